@@ -1,0 +1,73 @@
+"""The demo world: a fictional 300-bed hospital, its three vendors, an evaluator, a user per role.
+
+Every name is plainly fictional (（デモ）). Loading is idempotent: objects are found by their codes
+and user names, so a second run changes nothing and adds nothing to the audit trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from anzen.accounts import services
+from anzen.accounts.models import Organisation, User
+from anzen.accounts.roles import InstitutionType, OrgKind, Role
+
+# A demo password is not a secret: it is printed by `make run` and documented in the README.
+DEMO_PASSWORD = "Anzen-Demo-2026!"  # noqa: S105
+
+INSTITUTION = {"code": "demo-sakuradai", "name": "さくら台総合病院（デモ）", "kind": OrgKind.INSTITUTION,
+               "institution_type": InstitutionType.HOSPITAL, "beds": 300, "address": "架空県さくら台市中央1-1"}
+PARTNERS = [
+    {"code": "demo-hikari-ehr", "name": "ひかり電子カルテ株式会社（デモ）", "kind": OrgKind.VENDOR,
+     "description": "電子カルテシステムの提供・保守"},
+    {"code": "demo-minato-net", "name": "みなとネットワーク保守株式会社（デモ）", "kind": OrgKind.VENDOR,
+     "description": "院内ネットワーク・VPN装置の保守（リモート保守）"},
+    {"code": "demo-aoba-pacs", "name": "あおば画像システム株式会社（デモ）", "kind": OrgKind.VENDOR,
+     "description": "PACS（医用画像管理システム）の提供・保守"},
+    {"code": "demo-evaluator", "name": "医療情報安全評価センター（デモ）", "kind": OrgKind.EVALUATOR,
+     "description": "第三者評価（チェックシートによる適合性評価）"},
+]
+USERS = [
+    ("sakura-admin", "情報 太郎", "demo-sakuradai", Role.ADMIN),
+    ("sakura-staff", "運用 花子", "demo-sakuradai", Role.STAFF),
+    ("sakura-manager", "院長 一郎", "demo-sakuradai", Role.MANAGER),
+    ("sakura-auditor", "監査 次郎", "demo-sakuradai", Role.AUDITOR),
+    ("hikari-vendor", "光 電子", "demo-hikari-ehr", Role.VENDOR),
+    ("hikari-admin", "光 管理", "demo-hikari-ehr", Role.ADMIN),
+    ("minato-vendor", "港 保守", "demo-minato-net", Role.VENDOR),
+    ("aoba-vendor", "青葉 画像", "demo-aoba-pacs", Role.VENDOR),
+    ("eval-evaluator", "評価 三郎", "demo-evaluator", Role.EVALUATOR),
+]
+
+
+def _organisation(spec: dict[str, Any]) -> tuple[Organisation, bool]:
+    org = Organisation.objects.filter(code=spec["code"]).first()
+    if org is not None:
+        return org, False
+    fields = {k: v for k, v in spec.items() if k not in {"code", "name", "kind", "description"}}
+    return services.organisation_create(kind=spec["kind"], name=spec["name"], code=spec["code"], **fields), True
+
+
+@transaction.atomic
+def load_demo() -> dict[str, Any]:
+    hospital, created = _organisation(INSTITUTION)
+    for spec in PARTNERS:
+        partner, made = _organisation(spec)
+        created |= made
+        if made:
+            services.relation_create(institution=hospital, partner=partner, description=spec["description"])
+    organisations = {o.code: o for o in Organisation.objects.filter(code__startswith="demo-")}
+    logins = []
+    for username, name, org_code, role in USERS:
+        org = organisations[org_code]
+        if not User.objects.filter(username=username).exists():
+            user = services.user_create(
+                username=username, email=f"{username}@demo.invalid", display_name=name, password=DEMO_PASSWORD,
+                expects_mfa=True,
+            )
+            services.membership_add(user=user, organisation=org, role=role)
+            created = True
+        logins.append({"username": username, "organisation": org.name, "role": str(Role(role).label)})
+    return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins}

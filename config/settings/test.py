@@ -1,0 +1,17 @@
+"""Settings for the test suite: same apps and middleware, faster hashing, no manifest for static files."""
+
+import os
+import tempfile
+
+# Tests never touch a real ANZEN_HOME: the secret key and files go to a throwaway folder.
+os.environ.setdefault("ANZEN_HOME", tempfile.mkdtemp(prefix="anzen-test-home-"))
+
+from config.settings.base import *  # noqa: E402, F403
+from config.settings.base import STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+WHITENOISE_USE_FINDERS = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="anzen-test-media-")
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -1,0 +1,13 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from anzen.api.urls import api
+from anzen.common.http import public
+
+urlpatterns = [
+    path("", include("anzen.common.urls")),
+    path("accounts/", include("anzen.accounts.urls")),
+    path("library/", include("anzen.library.urls")),
+    path("api/", api.urls),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+]
