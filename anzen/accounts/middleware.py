@@ -65,18 +65,22 @@ class ActorMiddleware:
             return self.get_response(request)
 
 
-class MfaEnrolmentMiddleware:
-    """A user who must use two-factor authentication but has no device may only enrol or log out."""
+class AccountGateMiddleware:
+    """Until a required step is done, a logged-in user may only do that step or log out:
+    enrol two-factor authentication when the role requires it, change a password that no longer
+    meets the rules (for example after two-factor authentication was reset)."""
 
-    ALLOWED = ("accounts:mfa_enrol", "accounts:logout", "accounts:mfa_recovery_codes")
+    ENROL = ("accounts:mfa_enrol", "accounts:logout", "accounts:mfa_recovery_codes")
+    PASSWORD = ("accounts:password_change", "accounts:logout")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and request.session.get(MFA_PENDING_ENROLMENT):
-            allowed = {reverse(name) for name in self.ALLOWED}
-            static = settings.STATIC_URL or "/static/"
-            if request.path not in allowed and not request.path.startswith(static):
-                return redirect("accounts:mfa_enrol")
+        if request.user.is_authenticated and not request.path.startswith(settings.STATIC_URL or "/static/"):
+            if request.session.get(MFA_PENDING_ENROLMENT):
+                if request.path not in {reverse(name) for name in self.ENROL}:
+                    return redirect("accounts:mfa_enrol")
+            elif request.user.must_change_password and request.path not in {reverse(n) for n in self.PASSWORD}:
+                return redirect("accounts:password_change")
         return self.get_response(request)

@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "anzen.accounts.middleware.IdleLogoutMiddleware",
     "anzen.accounts.middleware.ActorMiddleware",
-    "anzen.accounts.middleware.MfaEnrolmentMiddleware",
+    "anzen.accounts.middleware.AccountGateMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -1,0 +1,229 @@
+"""Role × endpoint table: every URL pattern and API operation, requested as every role.
+
+A view must be public, login-only or name its permission; a role gets 403 exactly where its
+permissions say so. New parameterised URLs need a sample in SAMPLES, so nothing escapes the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from anzen.accounts import services
+from anzen.accounts.models import Membership
+from anzen.accounts.roles import OrgKind, Perm, Role, role_has
+from anzen.api.urls import api
+from anzen.common.permissions import Actor
+from tests.conftest import login_as
+
+ROLES = list(Role.values)
+
+
+@dataclass
+class Route:
+    name: str
+    pattern: URLPattern
+
+    @property
+    def view(self) -> Any:
+        return self.pattern.callback
+
+
+def _walk(patterns: list[Any], namespace: str = "", prefix: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, inner, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield Route(f"{namespace}{entry.name}" if entry.name else prefix + str(entry.pattern), entry)
+
+
+def web_routes() -> list[Route]:
+    return [r for r in _walk(get_resolver().url_patterns) if not r.name.startswith("api:")]
+
+
+@dataclass
+class Ctx:
+    membership: Membership
+    world: Any
+    objects: dict[str, Any]
+
+
+def _own_membership(ctx: Ctx) -> dict[str, Any]:
+    return {"pk": ctx.membership.pk}
+
+
+SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
+    "accounts:invitation_revoke": lambda ctx: {"pk": ctx.objects["invitation"].pk},
+    "accounts:member_role": _own_membership,
+    "accounts:member_mfa_reset": _own_membership,
+    "accounts:api_token_revoke": lambda ctx: {"pk": ctx.objects["token"].pk},
+    "accounts:invitation_accept": lambda ctx: {"token": "no-such-token"},
+    "library:edition_detail": lambda ctx: {"pk": ctx.objects["edition"].pk},
+    "common:object_history": lambda ctx: {"object_type": "accounts.organisation",
+                                          "object_id": str(ctx.membership.organisation_id)},
+}
+
+
+def test_every_view_is_public_login_only_or_names_its_permission() -> None:
+    undeclared = [
+        r.name for r in web_routes()
+        if not (getattr(r.view, "is_public", False) or getattr(r.view, "login_only", False)
+                or isinstance(getattr(r.view, "required_perm", None), Perm))
+    ]
+    assert undeclared == []
+
+
+def test_every_parameterised_url_has_a_sample() -> None:
+    missing = [r.name for r in web_routes() if r.pattern.pattern.converters and r.name not in SAMPLES
+               and not getattr(r.view, "is_public", False)]
+    assert missing == []
+
+
+def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any) -> Ctx:
+    membership = member_of_role(role)
+    actor = Actor(membership.user, membership)
+    objects: dict[str, Any] = {}
+    objects["token"], _secret = services.api_token_create(actor=actor, name="t")
+    admin = Membership.objects.filter(organisation=membership.organisation, role=Role.ADMIN).first()
+    if admin is None:
+        from tests.conftest import PASSWORD  # noqa: F401  (admin of the same organisation)
+
+        admin = services.membership_add(
+            user=services.user_create(username=f"adm-{role}", email=f"adm-{role}@example.test",
+                                      display_name="adm", password="Admin-pass-2026!"),
+            organisation=membership.organisation, role=Role.ADMIN)
+    inviter = Actor(admin.user, admin)
+    objects["invitation"], _token = services.invitation_create(actor=inviter, email="x@example.test",
+                                                               role=Role.ADMIN)
+    objects["edition"] = _library_sample()
+    return Ctx(membership, world, objects)
+
+
+def _library_sample() -> Any:
+    from anzen.library.models import Edition, Framework, RequirementNode
+
+    framework = Framework.objects.create(key="sample", title="サンプル")
+    edition = Edition.objects.create(framework=framework, key="sample@1", edition="1", title="サンプル版",
+                                     content_hash="0" * 64)
+    RequirementNode.objects.create(edition=edition, node_id="1", urn="urn:anzen:sample:1", ref="1",
+                                   text="サンプル項目")
+    return edition
+
+
+def _expected_allowed(route: Route, membership: Membership) -> bool:
+    perm = getattr(route.view, "required_perm", None)
+    if perm is None:
+        return True
+    return role_has(membership.role, membership.organisation.kind, perm)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_role_by_endpoint_table(role: str, client: Client, member_of_role, world) -> None:
+    ctx = _prepare(role, member_of_role, world)
+    table = []
+    for route in web_routes():
+        if getattr(route.view, "is_public", False):
+            continue
+        login_as(client, ctx.membership)
+        kwargs = SAMPLES[route.name](ctx) if route.name in SAMPLES else {}
+        url = reverse(route.name, kwargs=kwargs)
+        response = client.get(url)
+        if response.status_code == 405:
+            response = client.post(url, {})
+        allowed = _expected_allowed(route, ctx.membership)
+        table.append((route.name, response.status_code, allowed))
+        if allowed:
+            assert response.status_code not in (403, 404, 500), (route.name, response.status_code)
+        else:
+            assert response.status_code == 403, (route.name, response.status_code)
+    assert len(table) >= 10
+
+
+@pytest.mark.django_db
+def test_anonymous_users_are_sent_to_login(client: Client, member_of_role, world) -> None:
+    ctx = _prepare(Role.ADMIN, member_of_role, world)
+    for route in web_routes():
+        if getattr(route.view, "is_public", False):
+            continue
+        kwargs = SAMPLES[route.name](ctx) if route.name in SAMPLES else {}
+        response = client.get(reverse(route.name, kwargs=kwargs))
+        assert response.status_code in (302, 405), route.name
+        if response.status_code == 302:
+            assert response["Location"].startswith(reverse("accounts:login")), route.name
+
+
+# ----- API ---------------------------------------------------------------------------------------
+
+
+def api_operations() -> list[tuple[str, str, dict[str, Any]]]:
+    schema = api.get_openapi_schema()
+    return [(path, method, op) for path, methods in schema["paths"].items() for method, op in methods.items()]
+
+
+def test_every_api_operation_names_its_permission() -> None:
+    missing = [f"{m.upper()} {p}" for p, m, op in api_operations() if "x-anzen-permission" not in op]
+    assert missing == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_api_role_by_endpoint_table(role: str, client: Client, member_of_role, world) -> None:
+    membership = member_of_role(role)
+    _token, secret = services.api_token_create(actor=Actor(membership.user, membership), name="api")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    checked = 0
+    for path, method, op in api_operations():
+        if method != "get" or "{" in path:
+            continue
+        perm = Perm(op["x-anzen-permission"])
+        response = client.get(path, **headers)
+        if role_has(membership.role, membership.organisation.kind, perm):
+            assert response.status_code == 200, (path, response.status_code)
+        else:
+            assert response.status_code == 403, (path, response.status_code)
+        assert client.get(path).status_code == 401, path
+        checked += 1
+    assert checked >= 4
+
+
+# ----- Isolation between organisations -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_foreign_objects_are_not_found(client: Client, world, make_member) -> None:
+    admin = make_member("iso-admin", world.hospital, Role.ADMIN, mfa=True)
+    foreign = make_member("iso-other", world.other_hospital, Role.STAFF)
+    login_as(client, admin)
+    assert client.post(reverse("accounts:member_role", kwargs={"pk": foreign.pk}),
+                       {"role": Role.ADMIN}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.role == Role.STAFF
+    history = reverse("common:object_history", kwargs={"object_type": "accounts.organisation",
+                                                         "object_id": str(world.other_hospital.pk)})
+    assert client.get(history).status_code == 404
+
+
+@pytest.mark.django_db
+def test_vendor_sees_only_the_institutions_that_work_with_it(client: Client, world, make_member) -> None:
+    vendor = make_member("v-user", world.vendor, Role.VENDOR)
+    _token, secret = services.api_token_create(actor=Actor(vendor.user, vendor), name="v")
+    data = client.get("/api/accounts/organisations", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
+    codes = {org["code"] for org in data}
+    assert codes == {"t-vendor", "t-hospital"}
+    assert world.other_hospital.code not in codes and OrgKind.VENDOR
+
+
+@pytest.mark.django_db
+def test_audit_log_shows_only_the_own_organisation(client: Client, world, make_member) -> None:
+    admin = make_member("log-admin", world.hospital, Role.ADMIN, mfa=True)
+    make_member("log-foreign", world.other_hospital, Role.STAFF)
+    login_as(client, admin)
+    page = client.get(reverse("common:audit_log")).content.decode()
+    assert "log-admin" in page and "log-foreign" not in page
