@@ -165,6 +165,12 @@ class MappingSet(TimeStampedModel):
     sources = models.JSONField(_("出典"), default=list)
     notes = models.TextField(_("注記"), blank=True)
     content_hash = models.CharField(max_length=64)
+    # The edition versions the set was bound to when loaded (also reachable through its mappings,
+    # but kept here so that lists of mapping sets need no per-row queries).
+    source_edition = models.ForeignKey(Edition, on_delete=models.CASCADE, null=True, blank=True,
+                                       related_name="+", verbose_name=_("対応元の版"))
+    target_edition = models.ForeignKey(Edition, on_delete=models.CASCADE, null=True, blank=True,
+                                       related_name="+", verbose_name=_("対応先の版"))
 
     scope_rule = LIBRARY_SCOPE
 
@@ -206,3 +212,24 @@ class Mapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.ref} → {self.target.ref} ({self.relation})"
+
+
+class ImportProfile(TimeStampedModel):
+    """Saved settings of the Excel import (sheet, columns, id rules) chosen by an administrator.
+
+    Built-in profiles live in `excel_profiles.yaml`; these are the ones saved from the import wizard.
+    """
+
+    key = models.SlugField(_("識別子"), max_length=80, unique=True)
+    name = models.CharField(_("名称"), max_length=200)
+    settings = models.JSONField(_("設定"), default=dict)
+
+    scope_rule = LIBRARY_SCOPE
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("取込設定")
+        verbose_name_plural = _("取込設定")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,142 @@
+"""Safe YAML reading that keeps line numbers (pure, no ORM).
+
+Library files come from outside (a user's `anzen library load FILE`), so reading them is defensive:
+a size cap, safe constructors only (no Python tags), no anchors or aliases (no "billion laughs"),
+a nesting cap, and duplicate keys are errors instead of silently overwriting. PyYAML's composer
+gives every node its start mark; mappings and lists remember the line of each key / element.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 40
+MAX_NODES = 200_000
+
+
+class YamlProblem(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class LMap(dict[str, Any]):
+    """A mapping with the line of the mapping itself and of each key (1-based)."""
+
+    line: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[str, int] = {}
+
+    def line_of(self, key: str) -> int | None:
+        return self.lines.get(key, self.line)
+
+
+class LList(list[Any]):
+    line: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+
+    def line_at(self, index: int) -> int | None:
+        return self.lines[index] if index < len(self.lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses anchors/aliases and deep nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._count = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        event = self.peek_event()
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, AliasEvent):
+            raise YamlProblem("エイリアス（*）は使用できません（展開による肥大化を防ぐため）", line)
+        if isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent) and event.anchor:
+            raise YamlProblem("アンカー（&）は使用できません", line)
+        self._count += 1
+        if self._count > MAX_NODES:
+            raise YamlProblem(f"要素が多すぎます（上限 {MAX_NODES}）", line)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", line)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _convert(loader: _Loader, node: Node) -> Any:
+    if isinstance(node, MappingNode):
+        result = LMap()
+        result.line = _line(node)
+        for key_node, value_node in node.value:
+            key = _convert(loader, key_node)
+            if not isinstance(key, str):
+                raise YamlProblem(f"キーは文字列にしてください（{key!r}）", _line(key_node))
+            if key in result:
+                raise YamlProblem(f"キー '{key}' が重複しています（最初は {result.lines[key]} 行目）",
+                                  _line(key_node))
+            result[key] = _convert(loader, value_node)
+            result.lines[key] = _line(key_node)
+        return result
+    if isinstance(node, SequenceNode):
+        items = LList()
+        items.line = _line(node)
+        for child in node.value:
+            items.append(_convert(loader, child))
+            items.lines.append(_line(child))
+        return items
+    if isinstance(node, ScalarNode):
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            raise YamlProblem("バイナリ値は使用できません", _line(node))
+        return value
+    raise YamlProblem("解釈できない要素です", _line(node))  # pragma: no cover - composer yields only these
+
+
+def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
+    """Parse one YAML document into LMap / LList / scalars, or raise YamlProblem."""
+    if len(data) > max_bytes:
+        raise YamlProblem(
+            f"ファイルが大きすぎます（{len(data):,} バイト、上限 {max_bytes:,} バイト）", None)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise YamlProblem("UTF-8 として読めません（文字コードを確認してください）", line) from error
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise YamlProblem("ファイルが空です", 1)
+        return _convert(loader, root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        detail = error.problem or error.context or str(error)
+        raise YamlProblem(f"YAMLの構文エラー: {detail}", line) from error
+    except yaml.YAMLError as error:
+        raise YamlProblem(f"YAMLの構文エラー: {error}", None) from error
+    except RecursionError as error:
+        raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", None) from error
+    finally:
+        loader.dispose()
