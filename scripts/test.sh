@@ -176,7 +176,7 @@ pytest_postgresql() {
 step "system packages" system_packages
 step "virtual environment (.venv, dev)" scripts/venv.sh dev
 [ -x .venv/bin/pytest ] || { printf '%s\n' "${SUMMARY[@]}"; die "the virtual environment could not be set up"; }
-step "ruff check" .venv/bin/ruff check .
+step "ruff check" .venv/bin/ruff check --output-format concise .
 for db in $TEST_DATABASES; do
     case "$db" in
         sqlite) step "pytest on SQLite" run_pytest sqlite "$@" ;;
