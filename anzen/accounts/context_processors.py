@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from anzen.accounts import selectors
+from anzen.accounts.middleware import MFA_PENDING_ENROLMENT
 
 
 def actor(request: HttpRequest) -> dict[str, Any]:
@@ -15,4 +16,7 @@ def actor(request: HttpRequest) -> dict[str, Any]:
         "actor": current,
         "memberships": memberships,
         "idle_timeout_seconds": settings.ANZEN_IDLE_TIMEOUT_MINUTES * 60,
+        # While a required step (two-factor enrolment, password change) is pending, no menu.
+        "account_gated": request.user.is_authenticated and bool(
+            request.session.get(MFA_PENDING_ENROLMENT) or request.user.must_change_password),
     }

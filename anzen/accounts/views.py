@@ -47,7 +47,6 @@ def _complete_login(request: HttpRequest, user: User, device: Any = None, next_u
         otp_login(request, device)
     if selectors.mfa_required(user) and not selectors.has_mfa(user):
         request.session[MFA_PENDING_ENROLMENT] = True
-        messages.warning(request, _("この役割では二要素認証が必須です。認証アプリを登録してください。"))
         return redirect("accounts:mfa_enrol")
     if user.must_change_password:
         messages.warning(request, _("パスワードを変更してください。"))
