@@ -92,6 +92,7 @@ class EditionDiff:
             "removed": [snap(node) for node in self.removed],
             "changed": [
                 {"id": change.node_id, "ref": change.after.ref, "fields": change.fields,
+                 "content_changed": change.content_changed,
                  "changes": {c.field: {"before": c.before, "after": c.after} for c in change.changes}}
                 for change in self.changed
             ],

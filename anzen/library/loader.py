@@ -104,20 +104,6 @@ def knowledge_from_builtin(edition_keys: Iterable[str]) -> Knowledge:
     return known
 
 
-def _referenced_editions(data: dict[Path, bytes]) -> set[str]:
-    keys: set[str] = set()
-    for content in data.values():
-        try:
-            root = validation.yamlsafe.load(content)
-        except validation.yamlsafe.YamlProblem:
-            continue
-        head = root.get("mapping_set") if isinstance(root, dict) else None
-        if isinstance(head, dict):
-            keys |= {value for value in (head.get("source_edition"), head.get("target_edition"))
-                     if isinstance(value, str)}
-    return keys
-
-
 def validate_paths(paths: Sequence[Path], *, use_db: bool = True, use_builtin: bool = False,
                    labels: dict[Path, str] | None = None) -> list[validation.Result]:
     """Validate several files together: schemas first, then editions, then mapping sets.
@@ -126,27 +112,30 @@ def validate_paths(paths: Sequence[Path], *, use_db: bool = True, use_builtin: b
     up in the database (current editions) and, for validation only, in the shipped library.
     """
     labels = labels or {}
-    data: dict[Path, bytes] = {}
+    roots: dict[Path, Any] = {}
     results: dict[Path, validation.Result] = {}
     for path in paths:
-        content, problem = validation.read_file(path, labels.get(path))
-        if content is None:
-            assert problem is not None
+        label = labels.get(path, str(path))
+        content, problem = validation.read_file(path, label)
+        if content is not None:
+            root, problem = validation.parse_bytes(content, label)
+            if problem is None:
+                roots[path] = root
+        if problem is not None:
             results[path] = problem
-        else:
-            data[path] = content
-    pending = [path for path in paths if path not in results]
+    referenced = set().union(*(validation.referenced_editions(root) for root in roots.values()))
     known = Knowledge()
-    referenced = _referenced_editions({path: data[path] for path in pending})
     if use_builtin:
         known.merge(knowledge_from_builtin(referenced))
     if use_db:
         known.merge(knowledge_from_db(referenced))
-    kinds = {path: validation.document_kind(data[path]) or "" for path in pending}
-    for path in sorted(pending, key=lambda p: _KIND_ORDER.get(kinds[p], 1)):
-        result = validation.validate_bytes(data[path], labels.get(path, str(path)), known)
+    kinds = {path: validation.document_kind(root) or "" for path, root in roots.items()}
+    for path in sorted(roots, key=lambda p: _KIND_ORDER.get(kinds[p], 1)):
+        result = validation.validate_root(roots[path], labels.get(path, str(path)), known)
         if result.parsed is not None:
-            known.merge(validation.knowledge_of(result.parsed))
+            batch = validation.knowledge_of(result.parsed)
+            known.schemas |= batch.schemas
+            known.nodes.update(batch.nodes)  # an edition in the batch replaces what the database has
         results[path] = result
     return [results[path] for path in paths]
 

@@ -193,20 +193,26 @@ def plain(value: Any) -> Any:
 # --- entry points -------------------------------------------------------------------------------
 
 
+def parse_bytes(data: bytes, file: str) -> tuple[Any, Result | None]:
+    """The YAML tree of a file, or a Result holding the reading problem."""
+    try:
+        return yamlsafe.load(data), None
+    except yamlsafe.YamlProblem as problem:
+        return None, Result(file, issues=[Issue(file, problem.line, "", problem.message)])
+
+
+def validate_root(root: Any, file: str, knowledge: Knowledge | None = None) -> Result:
+    checker = _Checker(file)
+    parsed = _validate_root(checker, root, knowledge or Knowledge())
+    return Result(file, parsed if not checker.issues else None, checker.issues)
+
+
 def validate_bytes(data: bytes, file: str, knowledge: Knowledge | None = None) -> Result:
     """Validate one file's content. `knowledge` supplies schema ids and other editions' node ids."""
-    result = Result(file)
-    try:
-        root = yamlsafe.load(data)
-    except yamlsafe.YamlProblem as problem:
-        result.issues.append(Issue(file, problem.line, "", problem.message))
-        return result
-    checker = _Checker(file)
-    result.parsed = _validate_root(checker, root, knowledge or Knowledge())
-    result.issues = checker.issues
-    if result.issues:
-        result.parsed = None
-    return result
+    root, problem = parse_bytes(data, file)
+    if problem is not None:
+        return problem
+    return validate_root(root, file, knowledge)
 
 
 def read_file(path: Path, label: str | None = None) -> tuple[bytes | None, Result | None]:
@@ -230,13 +236,17 @@ def validate_file(path: Path, knowledge: Knowledge | None = None, *, label: str 
     return validate_bytes(data, label or str(path), knowledge)
 
 
-def document_kind(data: bytes) -> str | None:
-    """The top-level `kind:` of a file, or None when it cannot be read (cheap pre-pass for ordering)."""
-    try:
-        root = yamlsafe.load(data)
-    except yamlsafe.YamlProblem:
-        return None
+def document_kind(root: Any) -> str | None:
+    """The top-level `kind:` of a parsed file (for ordering a batch)."""
     return root.get("kind") if isinstance(root, LMap) and isinstance(root.get("kind"), str) else None
+
+
+def referenced_editions(root: Any) -> set[str]:
+    """The edition keys a mapping set refers to."""
+    head = root.get("mapping_set") if isinstance(root, LMap) else None
+    if not isinstance(head, LMap):
+        return set()
+    return {value for value in (head.get("source_edition"), head.get("target_edition")) if isinstance(value, str)}
 
 
 def knowledge_of(parsed: domain.Parsed) -> Knowledge:
@@ -348,7 +358,7 @@ def _nodes(checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge
                           f"項目ID '{node.node_id}' が重複しています（最初の定義は {seen[node.node_id].line} 行目）")
             continue
         seen[node.node_id] = node
-        depth[node.node_id] = depth[node.parent_id] + 1 if node.parent_id else 0
+        depth[node.node_id] = depth[node.parent_id] + 1 if node.parent_id in depth else 0
         nodes.append(node)
     return nodes
 

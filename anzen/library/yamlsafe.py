@@ -12,7 +12,14 @@ import datetime as dt
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -82,7 +89,13 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+_ALLOWED_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp",
+                                                            "map", "seq")}
+
+
 def _convert(loader: _Loader, node: Node) -> Any:
+    if node.tag not in _ALLOWED_TAGS:
+        raise YamlProblem(f"タグ '{node.tag}' は使用できません", _line(node))
     if isinstance(node, MappingNode):
         result = LMap()
         result.line = _line(node)
@@ -113,6 +126,36 @@ def _convert(loader: _Loader, node: Node) -> Any:
     raise YamlProblem("解釈できない要素です", _line(node))  # pragma: no cover - composer yields only these
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: same safe constructors, much faster
+
+
+def _check_events(text: str) -> None:
+    """First pass over the events (in C): no anchors or aliases, bounded depth and size."""
+    assert _FAST_LOADER is not None
+    loader = _FAST_LOADER(text)
+    depth = count = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, AliasEvent):
+                raise YamlProblem("エイリアス（*）は使用できません（展開による肥大化を防ぐため）", line)
+            if isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent):
+                if event.anchor:
+                    raise YamlProblem("アンカー（&）は使用できません", line)
+                count += 1
+                if count > MAX_NODES:
+                    raise YamlProblem(f"要素が多すぎます（上限 {MAX_NODES}）", line)
+            if isinstance(event, MappingStartEvent | SequenceStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", line)
+            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Parse one YAML document into LMap / LList / scalars, or raise YamlProblem."""
     if len(data) > max_bytes:
@@ -123,8 +166,13 @@ def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise YamlProblem("UTF-8 として読めません（文字コードを確認してください）", line) from error
-    loader = _Loader(text)
+    loader: Any = None
     try:
+        if _FAST_LOADER is not None:
+            _check_events(text)
+            loader = _FAST_LOADER(text)
+        else:  # pragma: no cover - PyYAML without libyaml
+            loader = _Loader(text)
         root = loader.get_single_node()
         if root is None:
             raise YamlProblem("ファイルが空です", 1)
@@ -139,4 +187,5 @@ def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
     except RecursionError as error:
         raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", None) from error
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -1,0 +1,486 @@
+"""Reading an official Excel checklist (xlsx) into a new edition (no ORM).
+
+The MHLW publishes its checklists as xlsx forms: a section column (「1 体制構築」 …) and a
+チェック項目 column whose texts start with the item number (「(1) …」), group headings
+(「サーバについて、以下を実施している。」), block headings (「○ 令和5年度中」) and instructions
+(「*以下項目は…」). The rules below turn such a sheet into nodes; a *profile* fixes the columns and how
+ids are formed so that the ids match the library's (`H-2-4-server`) and editions can be compared.
+
+Defences: extension and size, the file must be a real OOXML zip (magic bytes, entry count and total
+uncompressed size bounded, workbook part present), openpyxl in read-only mode (its XML parsing goes
+through defusedxml when installed), no formulas, bounded rows, columns and cell lengths. Every
+problem is a Japanese message with the row and column; the caller writes nothing unless the result
+has no errors.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from anzen.library import domain
+
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_ZIP_ENTRIES = 2_000
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_ROWS = 5_000
+MAX_CELL = 5_000
+PREVIEW_ROWS = 25
+PREVIEW_COLS = 10
+PROFILES_FILE = Path(__file__).resolve().parent / "excel_profiles.yaml"
+
+_NUMBERED_ITEM = re.compile(r"^\s*[（(]\s*(\d{1,3})\s*[)）]\s*(.*)$", re.S)
+_NUMBERED_SECTION = re.compile(r"^\s*(\d{1,3})[\s.．、]*(.*)$", re.S)
+_BLOCK = ("○", "●", "◯")
+_NOTE = ("*", "＊", "※")
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9._+-]+")
+_AUDIENCE_WORDS = {"医療機関": "institution", "医療機関等": "institution", "事業者": "vendor",
+                   "institution": "institution", "vendor": "vendor", "共通": "both", "both": "both"}
+
+
+class ExcelProblem(Exception):
+    """The file cannot be read at all (not xlsx, broken zip, …)."""
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    text_col: str
+    sheet: str | None = None
+    ref_col: str | None = None  # same as text_col (or empty): the number is at the start of the text
+    section_col: str | None = None
+    audience_col: str | None = None
+    audience: str = "institution"
+    header_text: str = "チェック項目"
+    start_row: int | None = None
+    id_prefix: str = "X"
+    form_label: str = ""
+    group_suffixes: dict[str, str] = field(default_factory=dict)
+    label_ids: dict[str, str] = field(default_factory=dict)
+    default_answer_schema: str | None = "yes-no"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportSettings:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class ImportedNode:
+    row: int
+    node_id: str
+    kind: str
+    parent_id: str | None
+    ref: str = ""
+    text: str = ""
+    topic: str = ""
+    audience: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None
+    column: str
+    message: str
+
+    def format(self) -> str:
+        where = f"{self.row}行目" if self.row else ""
+        if self.column:
+            where = f"{where} {self.column}列".strip()
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass
+class ImportResult:
+    sheet: str
+    nodes: list[ImportedNode] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[ImportedNode]:
+        return [node for node in self.nodes if node.kind == "item"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.items)
+
+
+# --- profiles -----------------------------------------------------------------------------------
+
+
+def builtin_profiles() -> dict[str, dict[str, Any]]:
+    """Built-in profiles from excel_profiles.yaml: key → {name, description, settings}."""
+    data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8")) or {}
+    return {entry["key"]: entry for entry in data.get("profiles", [])}
+
+
+# --- the file itself ----------------------------------------------------------------------------
+
+
+def check_upload(name: str, size: int, head: bytes, max_bytes: int) -> list[str]:
+    """Cheap checks before anything is stored: extension, size, zip magic."""
+    problems = []
+    if not name.lower().endswith(".xlsx"):
+        problems.append("Excel ブック（.xlsx）を指定してください（.xls・.xlsm・CSV は取り込めません）")
+    if size > max_bytes:
+        problems.append(f"ファイルが大きすぎます（{size:,} バイト、上限 {max_bytes:,} バイト）")
+    elif size == 0:
+        problems.append("ファイルが空です")
+    elif not head.startswith(ZIP_MAGIC):
+        problems.append("Excel ブック（.xlsx）ではありません（ファイルの中身が xlsx 形式ではありません）")
+    return problems
+
+
+def check_package(path: Path) -> None:
+    """A real, bounded OOXML package; raise ExcelProblem otherwise."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            entries = package.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES:
+                raise ExcelProblem("ファイル内の要素が多すぎます（xlsx として不正です）")
+            if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED:
+                raise ExcelProblem("展開後のサイズが大きすぎます（圧縮爆弾の可能性があります）")
+            names = {entry.filename for entry in entries}
+            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+                raise ExcelProblem("Excel ブック（.xlsx）ではありません（ブックの構成要素がありません）")
+            broken = package.testzip()
+            if broken is not None:
+                raise ExcelProblem(f"ファイルが壊れています（{broken} を読めません）")
+    except zipfile.BadZipFile as error:
+        raise ExcelProblem("ファイルが壊れているか途中で切れています（ZIP として読めません）") from error
+    except OSError as error:
+        raise ExcelProblem(f"ファイルを読めません: {error.strerror or error}") from error
+
+
+def _open(path: Path) -> Any:
+    check_package(path)
+    try:
+        return load_workbook(path, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+        raise ExcelProblem("Excel ブックとして読めません（ファイルが壊れている可能性があります）") from error
+    except Exception as error:  # openpyxl raises assorted errors on malformed parts
+        raise ExcelProblem(f"Excel ブックとして読めません（{type(error).__name__}）") from error
+
+
+def sheet_names(path: Path) -> list[str]:
+    workbook = _open(path)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def sheet_preview(path: Path, sheet: str | None) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
+    """The first rows of a sheet (to choose columns): sheet name, column letters, (row, values)."""
+    workbook = _open(path)
+    try:
+        worksheet = _worksheet(workbook, sheet)
+        letters = [get_column_letter(index) for index in range(1, PREVIEW_COLS + 1)]
+        rows = []
+        for index, row in enumerate(worksheet.iter_rows(max_col=PREVIEW_COLS, values_only=True), 1):
+            values = [_cell_text(value)[:80] for value in row]
+            if any(values):
+                rows.append((index, values + [""] * (PREVIEW_COLS - len(values))))
+            if len(rows) >= PREVIEW_ROWS or index > MAX_ROWS:
+                break
+        return worksheet.title, letters, rows
+    finally:
+        workbook.close()
+
+
+def _worksheet(workbook: Any, sheet: str | None) -> Any:
+    if sheet:
+        if sheet not in workbook.sheetnames:
+            raise ExcelProblem(f"シート「{sheet}」がありません（{'、'.join(workbook.sheetnames)}）")
+        return workbook[sheet]
+    return workbook[workbook.sheetnames[0]]
+
+
+# --- rows → nodes -------------------------------------------------------------------------------
+
+
+def _column(letter: str | None, label: str, errors: list[RowError]) -> int | None:
+    if not letter:
+        return None
+    try:
+        index = column_index_from_string(letter.strip().upper())
+    except ValueError:
+        errors.append(RowError(None, letter, f"{label}の列「{letter}」は列名（A, B, …）で指定してください"))
+        return None
+    if index > 200:
+        errors.append(RowError(None, letter, f"{label}の列「{letter}」は範囲外です"))
+        return None
+    return index
+
+
+def _safe_id(value: str) -> str:
+    cleaned = _UNSAFE_ID.sub("-", unicodedata.normalize("NFKC", value)).strip("-.")
+    return cleaned[:100] or "x"
+
+
+def _fold(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).casefold().replace(" ", "")
+
+
+class _Builder:
+    def __init__(self, settings: ImportSettings, sheet: str) -> None:
+        self.settings = settings
+        self.prefix = _safe_id(settings.id_prefix or "X")
+        self.result = ImportResult(sheet)
+        self.ids: dict[str, int] = {}
+        self.form = self._add(0, self.prefix, "form", None, text=settings.form_label or sheet,
+                              audience=settings.audience)
+        self.block: ImportedNode | None = None
+        self.section: ImportedNode | None = None
+        self.group: ImportedNode | None = None
+        self.group_count = 0
+
+    def _unique(self, base: str) -> str:
+        node_id, counter = base, 2
+        while node_id in self.ids:
+            node_id, counter = f"{base}-{counter}", counter + 1
+        return node_id
+
+    def _add(self, row: int, node_id: str, kind: str, parent: ImportedNode | None, **values: Any) -> ImportedNode:
+        node = ImportedNode(row=row, node_id=node_id, kind=kind, parent_id=parent.node_id if parent else None,
+                            **values)
+        self.ids[node_id] = row
+        self.result.nodes.append(node)
+        return node
+
+    def container(self) -> ImportedNode:
+        return self.group or self.section or self.block or self.form
+
+    def note(self, row: int, value: str) -> None:
+        target = self.section or self.block or self.form
+        target.meta.setdefault("instructions", []).append(value)
+
+    def block_heading(self, row: int, value: str) -> None:
+        title = value.lstrip("".join(_BLOCK)).strip()
+        self.block = self._add(row, self._unique(f"{self.prefix}-B{row}"), "section", self.form, text=title,
+                               meta={"row": row})
+        self.section = self.group = None
+
+    def section_heading(self, row: int, number: str, title: str) -> None:
+        parent = self.block or self.form
+        self.section = self._add(row, self._unique(f"{self.prefix}-S{number}"), "section", parent, ref=number,
+                                 text=title, meta={"row": row})
+        self.group = None
+
+    def group_heading(self, row: int, value: str) -> None:
+        self.group_count += 1
+        suffix = self._suffix_for(value)
+        base = f"{self.prefix}-G{self.section.ref if self.section else ''}-{suffix or self.group_count}"
+        self.group = self._add(row, self._unique(base), "group", self.section or self.block or self.form,
+                               text=value, meta={"row": row, "id_suffix": suffix})
+
+    def _suffix_for(self, text: str) -> str | None:
+        folded = _fold(text)
+        for prefix, suffix in self.settings.group_suffixes.items():
+            if folded.startswith(_fold(prefix)):
+                return suffix
+        return None
+
+    def item(self, row: int, ref_value: str, text: str, audience: str, label: str = "") -> None:
+        section_ref = self.section.ref if self.section else ""
+        numbered = _NUMBERED_ITEM.match(ref_value) if ref_value else None
+        if numbered or ref_value.isdigit():
+            number = numbered.group(1) if numbered else ref_value
+            ref = f"{section_ref}({number})"
+            base = f"{self.prefix}-{section_ref}-{number}" if section_ref else f"{self.prefix}-{number}"
+            if self.group is not None:
+                suffix = self.group.meta.get("id_suffix")
+                if suffix is None:
+                    suffix = f"g{self.group_count}"
+                base = f"{base}-{suffix}" if suffix else base
+        elif ref_value:
+            ref = ref_value
+            base = f"{self.prefix}-{_safe_id(ref_value)}"
+        else:
+            ref = ""
+            base = self.settings.label_ids.get(label) or f"{self.prefix}-row{row}"
+        node_id = _safe_id(base)
+        if node_id in self.ids:
+            self.result.errors.append(RowError(row, "", (
+                f"番号「{ref or label}」が重複しています（{self.ids[node_id]}行目と{row}行目）。"
+                "列の指定か、ファイルの内容を確認してください")))
+            return
+        self._add(row, node_id, "item", self.container(), ref=ref, text=text, topic=label, audience=audience,
+                  meta={"row": row})
+
+
+def parse(path: Path, settings: ImportSettings) -> ImportResult:
+    """Read the chosen sheet and columns into nodes; problems go into `result.errors`."""
+    workbook = _open(path)
+    try:
+        worksheet = _worksheet(workbook, settings.sheet)
+        return _parse_sheet(worksheet, settings)
+    finally:
+        workbook.close()
+
+
+def _rows(worksheet: Any, max_col: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    for index, row in enumerate(worksheet.iter_rows(max_col=max_col), 1):
+        yield index, row
+
+
+def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
+    errors: list[RowError] = []
+    text_col = _column(settings.text_col, "本文", errors)
+    if not settings.text_col:
+        errors.append(RowError(None, "", "本文（チェック項目）の列を指定してください"))
+    ref_col = _column(settings.ref_col, "番号", errors) if settings.ref_col else None
+    section_col = _column(settings.section_col, "区分", errors) if settings.section_col else None
+    audience_col = _column(settings.audience_col, "対象", errors) if settings.audience_col else None
+    builder = _Builder(settings, worksheet.title)
+    builder.result.errors = errors
+    if errors or text_col is None:
+        return builder.result
+    if ref_col == text_col:
+        ref_col = None
+    columns = {text_col: settings.text_col, ref_col: settings.ref_col, section_col: settings.section_col,
+               audience_col: settings.audience_col}
+    columns.pop(None, None)
+    max_col = max(column for column in columns if column is not None)
+    started = settings.start_row is None and not settings.header_text
+    any_value = False
+    text_seen = False
+    for index, row in _rows(worksheet, max_col):
+        if index > MAX_ROWS:
+            errors.append(RowError(index, "", f"行が多すぎます（上限 {MAX_ROWS} 行）"))
+            break
+        values: dict[int, str] = {}
+        for column, letter in columns.items():
+            if column is None:
+                continue
+            cell = row[column - 1] if column - 1 < len(row) else None
+            if cell is None:
+                continue
+            if getattr(cell, "data_type", None) == "f" or (
+                    isinstance(cell.value, str) and cell.value.startswith("=") and getattr(cell, "data_type", "") == "f"):
+                errors.append(RowError(index, letter or "", "数式のセルは取り込めません（値に置き換えてから取り込んでください）"))
+                continue
+            value = _cell_text(cell.value)
+            if len(value) > MAX_CELL:
+                errors.append(RowError(index, letter or "", f"セルの文字数が多すぎます（上限 {MAX_CELL} 文字）"))
+                value = value[:MAX_CELL]
+            values[column] = value
+        if any(values.values()):
+            any_value = True
+        text = values.get(text_col, "")
+        section = values.get(section_col, "") if section_col else ""
+        if not started:
+            if settings.start_row is not None:
+                started = index >= settings.start_row
+            elif settings.header_text and _fold(text) == _fold(settings.header_text):
+                started = True
+                continue
+            if not started:
+                continue
+        if settings.header_text and _fold(text) == _fold(settings.header_text):
+            continue  # the header repeated above a later block
+        _row(builder, index, text, section, values.get(ref_col, "") if ref_col else "",
+             values.get(audience_col, "") if audience_col else "", settings)
+        text_seen = text_seen or bool(text)
+    if not any_value:
+        errors.append(RowError(None, "", "シートにデータがありません"))
+    elif not started:
+        errors.append(RowError(None, settings.text_col, (
+            f"見出し「{settings.header_text}」の行が {settings.text_col} 列に見つかりません"
+            "（列の指定か開始行を確認してください）")))
+    elif not text_seen:
+        errors.append(RowError(None, settings.text_col, f"{settings.text_col} 列（本文）にデータがありません"))
+    elif not builder.result.items and not errors:
+        errors.append(RowError(None, "", "取り込める項目がありません（番号付きの行が見つかりません。列の指定を確認してください）"))
+    return builder.result
+
+
+def _row(builder: _Builder, index: int, text: str, section: str, ref_value: str, audience_value: str,
+         settings: ImportSettings) -> None:
+    audience = settings.audience
+    if audience_value:
+        audience = _AUDIENCE_WORDS.get(audience_value.strip(), "")
+        if not audience:
+            builder.result.errors.append(RowError(index, settings.audience_col or "", (
+                f"対象「{audience_value}」は不明です（医療機関 / 事業者 / 共通）")))
+            return
+    for value in (section, text):
+        if value.startswith(_BLOCK):
+            builder.block_heading(index, value)
+            return
+    for value in (section, text):
+        if value.startswith(_NOTE):
+            builder.note(index, value)
+            return
+    label = ""
+    if section:
+        numbered = _NUMBERED_SECTION.match(section)
+        if numbered and not section.startswith(("(", "（")):
+            builder.section_heading(index, numbered.group(1), " ".join(numbered.group(2).split()))
+        else:
+            label = " ".join(section.split())
+    if not text:
+        if label:
+            builder.result.errors.append(RowError(index, settings.text_col, f"「{label}」の行に本文がありません"))
+        return
+    if ref_value:
+        builder.item(index, ref_value, text, audience, label)
+        return
+    numbered_item = _NUMBERED_ITEM.match(text)
+    if numbered_item:
+        builder.item(index, f"({numbered_item.group(1)})", numbered_item.group(2).strip(), audience, label)
+    elif label:
+        builder.item(index, "", text, audience, label)
+    else:
+        builder.group_heading(index, text)
+
+
+# --- result → parsed edition --------------------------------------------------------------------
+
+
+def to_parsed_edition(result: ImportResult, settings: ImportSettings, *, framework: domain.FrameworkSpec,
+                      edition_code: str, title: str, publisher: str, fiscal_year: int | None, official: bool,
+                      licence: str, file_label: str, sha256: str) -> domain.ParsedEdition:
+    verified = "true" if official else "false"
+    key = domain.edition_key(framework.key, edition_code)
+    edition = domain.EditionSpec(
+        key=key, framework_key=framework.key, edition=edition_code, title=title, publisher=publisher,
+        fiscal_year=fiscal_year, verified=verified, default_answer_schema=settings.default_answer_schema,
+        licence=licence, sources=[{"title": file_label, "sha256": sha256, "origin": "Excel取込",
+                                   "sheet": result.sheet}],
+        notes=("Excel ファイルから取り込んだ版です。" + (
+            "取込者が公式ファイルから変更せずに取り込んだことを申告しています。" if official else
+            "本文は公式の文言として確認されていません（未確認）。")),
+        meta={"import": {"sheet": result.sheet, "settings": settings.as_dict()}},
+    )
+    nodes = [
+        domain.NodeSpec(
+            node_id=node.node_id, kind=node.kind, parent_id=node.parent_id, ref=node.ref, text=node.text,
+            topic=node.topic, audience=node.audience or settings.audience,
+            answer_schema=settings.default_answer_schema if node.kind == "item" else None,
+            required_from=fiscal_year if node.kind == "item" else None, verified=verified, meta=node.meta,
+        )
+        for node in result.nodes
+    ]
+    return domain.ParsedEdition(file_label, framework, edition, nodes)
