@@ -75,7 +75,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @requires(Perm.LIBRARY_VIEW)
 def search(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    current = list(selectors.editions(actor).only("pk", "title", "edition", "framework__key"))
+    current = list(selectors.editions(actor))  # no .only(): AuditedModel.from_db snapshots every field
     form = forms.SearchForm(request.GET or None, editions=current)
     rows: list[dict[str, Any]] = []
     page = None
