@@ -12,10 +12,20 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-COMPARED_FIELDS = ("ref", "text", "text_partial", "topic", "required_from", "reference_only", "status",
-                   "verified", "audience")
-CONTENT_FIELDS = frozenset({"ref", "text", "text_partial", "topic", "required_from", "reference_only", "status",
-                            "audience"})
+COMPARED_FIELDS = (
+    "ref",
+    "text",
+    "text_partial",
+    "topic",
+    "required_from",
+    "reference_only",
+    "status",
+    "verified",
+    "audience",
+)
+CONTENT_FIELDS = frozenset(
+    {"ref", "text", "text_partial", "topic", "required_from", "reference_only", "status", "audience"}
+)
 
 
 @dataclass(frozen=True)
@@ -91,17 +101,22 @@ class EditionDiff:
             "added": [snap(node) for node in self.added],
             "removed": [snap(node) for node in self.removed],
             "changed": [
-                {"id": change.node_id, "ref": change.after.ref, "fields": change.fields,
-                 "content_changed": change.content_changed,
-                 "changes": {c.field: {"before": c.before, "after": c.after} for c in change.changes}}
+                {
+                    "id": change.node_id,
+                    "ref": change.after.ref,
+                    "fields": change.fields,
+                    "content_changed": change.content_changed,
+                    "changes": {c.field: {"before": c.before, "after": c.after} for c in change.changes},
+                }
                 for change in self.changed
             ],
             "unchanged": self.unchanged,
         }
 
 
-def diff_nodes(before: Iterable[NodeSnapshot], after: Iterable[NodeSnapshot], *,
-               kinds: Iterable[str] | None = ("item",)) -> EditionDiff:
+def diff_nodes(
+    before: Iterable[NodeSnapshot], after: Iterable[NodeSnapshot], *, kinds: Iterable[str] | None = ("item",)
+) -> EditionDiff:
     """Added / removed / changed nodes from `before` to `after`, in document order."""
     wanted = set(kinds) if kinds is not None else None
     old = [node for node in before if wanted is None or node.kind in wanted]

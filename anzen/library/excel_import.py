@@ -44,8 +44,15 @@ _NUMBERED_SECTION = re.compile(r"^\s*(\d{1,3})[\s.．、]*(.*)$", re.S)
 _BLOCK = ("○", "●", "◯")
 _NOTE = ("*", "＊", "※")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._+-]+")
-_AUDIENCE_WORDS = {"医療機関": "institution", "医療機関等": "institution", "事業者": "vendor",
-                   "institution": "institution", "vendor": "vendor", "共通": "both", "both": "both"}
+_AUDIENCE_WORDS = {
+    "医療機関": "institution",
+    "医療機関等": "institution",
+    "事業者": "vendor",
+    "institution": "institution",
+    "vendor": "vendor",
+    "共通": "both",
+    "both": "both",
+}
 
 
 class ExcelProblem(Exception):
@@ -249,8 +256,9 @@ class _Builder:
         self.prefix = _safe_id(settings.id_prefix or "X")
         self.result = ImportResult(sheet)
         self.ids: dict[str, int] = {}
-        self.form = self._add(0, self.prefix, "form", None, text=settings.form_label or sheet,
-                              audience=settings.audience)
+        self.form = self._add(
+            0, self.prefix, "form", None, text=settings.form_label or sheet, audience=settings.audience
+        )
         self.block: ImportedNode | None = None
         self.section: ImportedNode | None = None
         self.group: ImportedNode | None = None
@@ -262,9 +270,12 @@ class _Builder:
             node_id, counter = f"{base}-{counter}", counter + 1
         return node_id
 
-    def _add(self, row: int, node_id: str, kind: str, parent: ImportedNode | None, **values: Any) -> ImportedNode:
-        node = ImportedNode(row=row, node_id=node_id, kind=kind, parent_id=parent.node_id if parent else None,
-                            **values)
+    def _add(
+        self, row: int, node_id: str, kind: str, parent: ImportedNode | None, **values: Any
+    ) -> ImportedNode:
+        node = ImportedNode(
+            row=row, node_id=node_id, kind=kind, parent_id=parent.node_id if parent else None, **values
+        )
         self.ids[node_id] = row
         self.result.nodes.append(node)
         return node
@@ -278,22 +289,36 @@ class _Builder:
 
     def block_heading(self, row: int, value: str) -> None:
         title = value.lstrip("".join(_BLOCK)).strip()
-        self.block = self._add(row, self._unique(f"{self.prefix}-B{row}"), "section", self.form, text=title,
-                               meta={"row": row})
+        self.block = self._add(
+            row, self._unique(f"{self.prefix}-B{row}"), "section", self.form, text=title, meta={"row": row}
+        )
         self.section = self.group = None
 
     def section_heading(self, row: int, number: str, title: str) -> None:
         parent = self.block or self.form
-        self.section = self._add(row, self._unique(f"{self.prefix}-S{number}"), "section", parent, ref=number,
-                                 text=title, meta={"row": row})
+        self.section = self._add(
+            row,
+            self._unique(f"{self.prefix}-S{number}"),
+            "section",
+            parent,
+            ref=number,
+            text=title,
+            meta={"row": row},
+        )
         self.group = None
 
     def group_heading(self, row: int, value: str) -> None:
         self.group_count += 1
         suffix = self._suffix_for(value)
         base = f"{self.prefix}-G{self.section.ref if self.section else ''}-{suffix or self.group_count}"
-        self.group = self._add(row, self._unique(base), "group", self.section or self.block or self.form,
-                               text=value, meta={"row": row, "id_suffix": suffix})
+        self.group = self._add(
+            row,
+            self._unique(base),
+            "group",
+            self.section or self.block or self.form,
+            text=value,
+            meta={"row": row, "id_suffix": suffix},
+        )
 
     def _suffix_for(self, text: str) -> str | None:
         folded = _fold(text)
@@ -322,12 +347,28 @@ class _Builder:
             base = self.settings.label_ids.get(label) or f"{self.prefix}-row{row}"
         node_id = _safe_id(base)
         if node_id in self.ids:
-            self.result.errors.append(RowError(row, "", (
-                f"番号「{ref or label}」が重複しています（{self.ids[node_id]}行目と{row}行目）。"
-                "列の指定か、ファイルの内容を確認してください")))
+            self.result.errors.append(
+                RowError(
+                    row,
+                    "",
+                    (
+                        f"番号「{ref or label}」が重複しています（{self.ids[node_id]}行目と{row}行目）。"
+                        "列の指定か、ファイルの内容を確認してください"
+                    ),
+                )
+            )
             return
-        self._add(row, node_id, "item", self.container(), ref=ref, text=text, topic=label, audience=audience,
-                  meta={"row": row})
+        self._add(
+            row,
+            node_id,
+            "item",
+            self.container(),
+            ref=ref,
+            text=text,
+            topic=label,
+            audience=audience,
+            meta={"row": row},
+        )
 
 
 def parse(path: Path, settings: ImportSettings) -> ImportResult:
@@ -341,8 +382,7 @@ def parse(path: Path, settings: ImportSettings) -> ImportResult:
 
 
 def _rows(worksheet: Any, max_col: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    for index, row in enumerate(worksheet.iter_rows(max_col=max_col), 1):
-        yield index, row
+    yield from enumerate(worksheet.iter_rows(max_col=max_col), 1)
 
 
 def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
@@ -359,8 +399,12 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
         return builder.result
     if ref_col == text_col:
         ref_col = None
-    columns = {text_col: settings.text_col, ref_col: settings.ref_col, section_col: settings.section_col,
-               audience_col: settings.audience_col}
+    columns = {
+        text_col: settings.text_col,
+        ref_col: settings.ref_col,
+        section_col: settings.section_col,
+        audience_col: settings.audience_col,
+    }
     columns.pop(None, None)
     max_col = max(column for column in columns if column is not None)
     started = settings.start_row is None and not settings.header_text
@@ -378,12 +422,23 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
             if cell is None:
                 continue
             if getattr(cell, "data_type", None) == "f" or (
-                    isinstance(cell.value, str) and cell.value.startswith("=") and getattr(cell, "data_type", "") == "f"):
-                errors.append(RowError(index, letter or "", "数式のセルは取り込めません（値に置き換えてから取り込んでください）"))
+                isinstance(cell.value, str)
+                and cell.value.startswith("=")
+                and getattr(cell, "data_type", "") == "f"
+            ):
+                errors.append(
+                    RowError(
+                        index,
+                        letter or "",
+                        "数式のセルは取り込めません（値に置き換えてから取り込んでください）",
+                    )
+                )
                 continue
             value = _cell_text(cell.value)
             if len(value) > MAX_CELL:
-                errors.append(RowError(index, letter or "", f"セルの文字数が多すぎます（上限 {MAX_CELL} 文字）"))
+                errors.append(
+                    RowError(index, letter or "", f"セルの文字数が多すぎます（上限 {MAX_CELL} 文字）")
+                )
                 value = value[:MAX_CELL]
             values[column] = value
         if any(values.values()):
@@ -400,30 +455,64 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
                 continue
         if settings.header_text and _fold(text) == _fold(settings.header_text):
             continue  # the header repeated above a later block
-        _row(builder, index, text, section, values.get(ref_col, "") if ref_col else "",
-             values.get(audience_col, "") if audience_col else "", settings)
+        _row(
+            builder,
+            index,
+            text,
+            section,
+            values.get(ref_col, "") if ref_col else "",
+            values.get(audience_col, "") if audience_col else "",
+            settings,
+        )
         text_seen = text_seen or bool(text)
     if not any_value:
         errors.append(RowError(None, "", "シートにデータがありません"))
     elif not started:
-        errors.append(RowError(None, settings.text_col, (
-            f"見出し「{settings.header_text}」の行が {settings.text_col} 列に見つかりません"
-            "（列の指定か開始行を確認してください）")))
+        errors.append(
+            RowError(
+                None,
+                settings.text_col,
+                (
+                    f"見出し「{settings.header_text}」の行が {settings.text_col} 列に見つかりません"
+                    "（列の指定か開始行を確認してください）"
+                ),
+            )
+        )
     elif not text_seen:
-        errors.append(RowError(None, settings.text_col, f"{settings.text_col} 列（本文）にデータがありません"))
+        errors.append(
+            RowError(None, settings.text_col, f"{settings.text_col} 列（本文）にデータがありません")
+        )
     elif not builder.result.items and not errors:
-        errors.append(RowError(None, "", "取り込める項目がありません（番号付きの行が見つかりません。列の指定を確認してください）"))
+        errors.append(
+            RowError(
+                None,
+                "",
+                "取り込める項目がありません（番号付きの行が見つかりません。列の指定を確認してください）",
+            )
+        )
     return builder.result
 
 
-def _row(builder: _Builder, index: int, text: str, section: str, ref_value: str, audience_value: str,
-         settings: ImportSettings) -> None:
+def _row(
+    builder: _Builder,
+    index: int,
+    text: str,
+    section: str,
+    ref_value: str,
+    audience_value: str,
+    settings: ImportSettings,
+) -> None:
     audience = settings.audience
     if audience_value:
         audience = _AUDIENCE_WORDS.get(audience_value.strip(), "")
         if not audience:
-            builder.result.errors.append(RowError(index, settings.audience_col or "", (
-                f"対象「{audience_value}」は不明です（医療機関 / 事業者 / 共通）")))
+            builder.result.errors.append(
+                RowError(
+                    index,
+                    settings.audience_col or "",
+                    (f"対象「{audience_value}」は不明です（医療機関 / 事業者 / 共通）"),
+                )
+            )
             return
     for value in (section, text):
         if value.startswith(_BLOCK):
@@ -442,7 +531,9 @@ def _row(builder: _Builder, index: int, text: str, section: str, ref_value: str,
             label = " ".join(section.split())
     if not text:
         if label:
-            builder.result.errors.append(RowError(index, settings.text_col, f"「{label}」の行に本文がありません"))
+            builder.result.errors.append(
+                RowError(index, settings.text_col, f"「{label}」の行に本文がありません")
+            )
         return
     if ref_value:
         builder.item(index, ref_value, text, audience, label)
@@ -459,27 +550,56 @@ def _row(builder: _Builder, index: int, text: str, section: str, ref_value: str,
 # --- result → parsed edition --------------------------------------------------------------------
 
 
-def to_parsed_edition(result: ImportResult, settings: ImportSettings, *, framework: domain.FrameworkSpec,
-                      edition_code: str, title: str, publisher: str, fiscal_year: int | None, official: bool,
-                      licence: str, file_label: str, sha256: str) -> domain.ParsedEdition:
+def to_parsed_edition(
+    result: ImportResult,
+    settings: ImportSettings,
+    *,
+    framework: domain.FrameworkSpec,
+    edition_code: str,
+    title: str,
+    publisher: str,
+    fiscal_year: int | None,
+    official: bool,
+    licence: str,
+    file_label: str,
+    sha256: str,
+) -> domain.ParsedEdition:
     verified = "true" if official else "false"
     key = domain.edition_key(framework.key, edition_code)
     edition = domain.EditionSpec(
-        key=key, framework_key=framework.key, edition=edition_code, title=title, publisher=publisher,
-        fiscal_year=fiscal_year, verified=verified, default_answer_schema=settings.default_answer_schema,
-        licence=licence, sources=[{"title": file_label, "sha256": sha256, "origin": "Excel取込",
-                                   "sheet": result.sheet}],
-        notes=("Excel ファイルから取り込んだ版です。" + (
-            "取込者が公式ファイルから変更せずに取り込んだことを申告しています。" if official else
-            "本文は公式の文言として確認されていません（未確認）。")),
+        key=key,
+        framework_key=framework.key,
+        edition=edition_code,
+        title=title,
+        publisher=publisher,
+        fiscal_year=fiscal_year,
+        verified=verified,
+        default_answer_schema=settings.default_answer_schema,
+        licence=licence,
+        sources=[{"title": file_label, "sha256": sha256, "origin": "Excel取込", "sheet": result.sheet}],
+        notes=(
+            "Excel ファイルから取り込んだ版です。"
+            + (
+                "取込者が公式ファイルから変更せずに取り込んだことを申告しています。"
+                if official
+                else "本文は公式の文言として確認されていません（未確認）。"
+            )
+        ),
         meta={"import": {"sheet": result.sheet, "settings": settings.as_dict()}},
     )
     nodes = [
         domain.NodeSpec(
-            node_id=node.node_id, kind=node.kind, parent_id=node.parent_id, ref=node.ref, text=node.text,
-            topic=node.topic, audience=node.audience or settings.audience,
+            node_id=node.node_id,
+            kind=node.kind,
+            parent_id=node.parent_id,
+            ref=node.ref,
+            text=node.text,
+            topic=node.topic,
+            audience=node.audience or settings.audience,
             answer_schema=settings.default_answer_schema if node.kind == "item" else None,
-            required_from=fiscal_year if node.kind == "item" else None, verified=verified, meta=node.meta,
+            required_from=fiscal_year if node.kind == "item" else None,
+            verified=verified,
+            meta=node.meta,
         )
         for node in result.nodes
     ]

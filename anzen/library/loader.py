@@ -63,9 +63,7 @@ class Outcome:
 
 def builtin_files() -> list[Path]:
     """The shipped library: answer schemas, every edition file, then every mapping set."""
-    editions = sorted(
-        path for path in BUILTIN_DIR.glob("*/*.yaml") if path.parent.name != MAPPINGS_DIR
-    )
+    editions = sorted(path for path in BUILTIN_DIR.glob("*/*.yaml") if path.parent.name != MAPPINGS_DIR)
     mappings = sorted((BUILTIN_DIR / MAPPINGS_DIR).glob("*.yaml"))
     return [BUILTIN_DIR / ANSWER_SCHEMAS_FILE, *editions, *mappings]
 
@@ -82,7 +80,8 @@ def knowledge_from_db(edition_keys: Iterable[str] = ()) -> Knowledge:
     keys = set(edition_keys)
     if keys:
         rows = RequirementNode.objects.filter(edition__is_current=True, edition__key__in=keys).values_list(
-            "edition__key", "node_id")
+            "edition__key", "node_id"
+        )
         for key, node_id in rows:
             known.nodes.setdefault(key, set()).add(node_id)
     return known
@@ -104,8 +103,13 @@ def knowledge_from_builtin(edition_keys: Iterable[str]) -> Knowledge:
     return known
 
 
-def validate_paths(paths: Sequence[Path], *, use_db: bool = True, use_builtin: bool = False,
-                   labels: dict[Path, str] | None = None) -> list[validation.Result]:
+def validate_paths(
+    paths: Sequence[Path],
+    *,
+    use_db: bool = True,
+    use_builtin: bool = False,
+    labels: dict[Path, str] | None = None,
+) -> list[validation.Result]:
     """Validate several files together: schemas first, then editions, then mapping sets.
 
     A later file may refer to what an earlier one defines; references not in the batch are looked
@@ -188,11 +192,18 @@ def load_builtin_library() -> dict[str, Any]:
 @transaction.atomic
 def load_answer_schemas(*, parsed: domain.ParsedAnswerSchemas) -> Outcome:
     """Create missing answer schemas. Options of an existing schema never change (answers depend on them)."""
-    existing = {schema.key: schema for schema in AnswerSchema.objects.filter(
-        key__in=[spec.key for spec in parsed.schemas])}
+    existing = {
+        schema.key: schema
+        for schema in AnswerSchema.objects.filter(key__in=[spec.key for spec in parsed.schemas])
+    }
     issues = [
-        Issue(parsed.file, spec.line, spec.key,
-              f"既存の回答形式 '{spec.key}' の選択肢は変更できません（既存の回答の意味が変わるため）。新しい id を使ってください")
+        Issue(
+            parsed.file,
+            spec.line,
+            spec.key,
+            f"既存の回答形式 '{spec.key}' の選択肢は変更できません"
+            "（既存の回答の意味が変わるため）。新しい id を使ってください",
+        )
         for spec in parsed.schemas
         if spec.key in existing and existing[spec.key].options != spec.options
     ]
@@ -202,13 +213,20 @@ def load_answer_schemas(*, parsed: domain.ParsedAnswerSchemas) -> Outcome:
     for spec in parsed.schemas:
         schema = existing.get(spec.key)
         if schema is None:
-            AnswerSchema.objects.create(key=spec.key, label=spec.label, options=spec.options, remarks=spec.remarks)
+            AnswerSchema.objects.create(
+                key=spec.key, label=spec.label, options=spec.options, remarks=spec.remarks
+            )
             created += 1
         elif (schema.label, schema.remarks) != (spec.label, spec.remarks):
             schema.label, schema.remarks = spec.label, spec.remarks
             schema.save(update_fields=["label", "remarks", "updated_at"])
-    return Outcome(parsed.file, "answer_schemas", ANSWER_SCHEMAS_FILE, "loaded" if created else "unchanged",
-                   count=len(parsed.schemas))
+    return Outcome(
+        parsed.file,
+        "answer_schemas",
+        ANSWER_SCHEMAS_FILE,
+        "loaded" if created else "unchanged",
+        count=len(parsed.schemas),
+    )
 
 
 def _framework(spec: domain.FrameworkSpec) -> Framework:
@@ -236,47 +254,86 @@ def _search_text(spec: domain.NodeSpec, by_id: dict[str, domain.NodeSpec]) -> st
 
 
 @transaction.atomic
-def load_edition(*, parsed: domain.ParsedEdition, origin: str = Edition.Origin.LIBRARY_FILE,
-                 extra_meta: dict[str, Any] | None = None) -> tuple[Edition, Outcome]:
+def load_edition(
+    *,
+    parsed: domain.ParsedEdition,
+    origin: str = Edition.Origin.LIBRARY_FILE,
+    extra_meta: dict[str, Any] | None = None,
+) -> tuple[Edition, Outcome]:
     """Load one parsed edition: no-op when unchanged, otherwise a new version with all its nodes."""
     spec = parsed.edition
     content_hash = parsed.content_hash
     current = Edition.objects.select_for_update().filter(key=spec.key, is_current=True).first()
     if current is not None and current.content_hash == content_hash:
-        return current, Outcome(parsed.file, "edition", spec.key, "unchanged", current.version,
-                                parsed.item_count)
+        return current, Outcome(
+            parsed.file, "edition", spec.key, "unchanged", current.version, parsed.item_count
+        )
     needed = {node.answer_schema for node in parsed.nodes if node.answer_schema}
     schemas = {schema.key: schema for schema in AnswerSchema.objects.filter(key__in=needed)}
     missing = sorted(needed - schemas.keys())
     if missing:
-        raise LibraryLoadError([Issue(parsed.file, None, "", f"回答形式 '{key}' が読み込まれていません")
-                                for key in missing])
+        raise LibraryLoadError(
+            [Issue(parsed.file, None, "", f"回答形式 '{key}' が読み込まれていません") for key in missing]
+        )
     framework = _framework(parsed.framework)
     if framework.key != spec.framework_key:  # pragma: no cover - guarded by validation
         raise LibraryLoadError([Issue(parsed.file, None, "", "framework.id と edition.id が一致しません")])
     last = Edition.objects.filter(key=spec.key).aggregate(last=Max("version"))["last"] or 0
     if current is not None:
         Edition.objects.filter(pk=current.pk).update(is_current=False)
-    meta = {**spec.meta, **(extra_meta or {}), "source_file": parsed.file,
-            "default_answer_schema": spec.default_answer_schema}
+    meta = {
+        **spec.meta,
+        **(extra_meta or {}),
+        "source_file": parsed.file,
+        "default_answer_schema": spec.default_answer_schema,
+    }
     edition = Edition(
-        framework=framework, key=spec.key, version=last + 1, is_current=True, edition=spec.edition,
-        title=spec.title, publisher=spec.publisher, published=spec.published, fiscal_year=spec.fiscal_year,
-        locale=spec.locale, sources=spec.sources, licence=spec.licence, verified=spec.verified,
-        notes=spec.notes, origin=origin, content_hash=content_hash, meta=meta,
+        framework=framework,
+        key=spec.key,
+        version=last + 1,
+        is_current=True,
+        edition=spec.edition,
+        title=spec.title,
+        publisher=spec.publisher,
+        published=spec.published,
+        fiscal_year=spec.fiscal_year,
+        locale=spec.locale,
+        sources=spec.sources,
+        licence=spec.licence,
+        verified=spec.verified,
+        notes=spec.notes,
+        origin=origin,
+        content_hash=content_hash,
+        meta=meta,
     )
     Edition.objects.bulk_create([edition])
     _create_nodes(edition, parsed, schemas)
     audit.record(
-        audit.Action.IMPORT, obj=edition,
+        audit.Action.IMPORT,
+        obj=edition,
         before={"key": spec.key, "version": current.version, "content_hash": current.content_hash}
-        if current is not None else None,
-        after={"key": spec.key, "version": edition.version, "items": parsed.item_count,
-               "nodes": len(parsed.nodes), "content_hash": content_hash, "origin": origin, "file": parsed.file},
+        if current is not None
+        else None,
+        after={
+            "key": spec.key,
+            "version": edition.version,
+            "items": parsed.item_count,
+            "nodes": len(parsed.nodes),
+            "content_hash": content_hash,
+            "origin": origin,
+            "file": parsed.file,
+        },
         message="library_load",
     )
-    return edition, Outcome(parsed.file, "edition", spec.key, "loaded", edition.version, parsed.item_count,
-                            current.version if current is not None else None)
+    return edition, Outcome(
+        parsed.file,
+        "edition",
+        spec.key,
+        "loaded",
+        edition.version,
+        parsed.item_count,
+        current.version if current is not None else None,
+    )
 
 
 def _create_nodes(edition: Edition, parsed: domain.ParsedEdition, schemas: dict[str, AnswerSchema]) -> None:
@@ -291,12 +348,24 @@ def _create_nodes(edition: Edition, parsed: domain.ParsedEdition, schemas: dict[
         batch = []
         for position, node in levels[level]:
             row = RequirementNode(
-                edition=edition, node_id=node.node_id, urn=f"urn:anzen:{framework_key}:{node.node_id}",
-                parent=rows[node.parent_id] if node.parent_id else None, position=position, depth=level,
-                kind=node.kind, ref=node.ref, text=node.text, text_partial=node.text_partial, topic=node.topic,
-                audience=node.audience, answer_schema=schemas.get(node.answer_schema or ""),
-                required_from=node.required_from, reference_only=node.reference_only, verified=node.verified,
-                meta=node.meta, search_text=_search_text(node, by_id),
+                edition=edition,
+                node_id=node.node_id,
+                urn=f"urn:anzen:{framework_key}:{node.node_id}",
+                parent=rows[node.parent_id] if node.parent_id else None,
+                position=position,
+                depth=level,
+                kind=node.kind,
+                ref=node.ref,
+                text=node.text,
+                text_partial=node.text_partial,
+                topic=node.topic,
+                audience=node.audience,
+                answer_schema=schemas.get(node.answer_schema or ""),
+                required_from=node.required_from,
+                reference_only=node.reference_only,
+                verified=node.verified,
+                meta=node.meta,
+                search_text=_search_text(node, by_id),
             )
             rows[node.node_id] = row
             batch.append(row)
@@ -305,49 +374,98 @@ def _create_nodes(edition: Edition, parsed: domain.ParsedEdition, schemas: dict[
 
 @transaction.atomic
 def load_mapping_set(*, parsed: domain.ParsedMappingSet) -> tuple[MappingSet, Outcome]:
-    editions = {key: Edition.objects.filter(key=key, is_current=True).first()
-                for key in (parsed.source_edition, parsed.target_edition)}
+    editions = {
+        key: Edition.objects.filter(key=key, is_current=True).first()
+        for key in (parsed.source_edition, parsed.target_edition)
+    }
     missing = [key for key, edition in editions.items() if edition is None]
     if missing:
-        raise LibraryLoadError([Issue(parsed.file, None, "", f"版 '{key}' が読み込まれていません") for key in missing])
+        raise LibraryLoadError(
+            [Issue(parsed.file, None, "", f"版 '{key}' が読み込まれていません") for key in missing]
+        )
     source, target = editions[parsed.source_edition], editions[parsed.target_edition]
     assert source is not None and target is not None
     bound = {source.key: source.version, target.key: target.version}
     content_hash = parsed.content_hash(bound)
     current = MappingSet.objects.select_for_update().filter(key=parsed.key, is_current=True).first()
     if current is not None and current.content_hash == content_hash:
-        return current, Outcome(parsed.file, "mapping_set", parsed.key, "unchanged", current.version,
-                                len(parsed.mappings))
-    source_nodes = dict(RequirementNode.objects.filter(
-        edition=source, node_id__in={m.source for m in parsed.mappings}).values_list("node_id", "pk"))
-    target_nodes = dict(RequirementNode.objects.filter(
-        edition=target, node_id__in={m.target for m in parsed.mappings}).values_list("node_id", "pk"))
-    issues = [Issue(parsed.file, m.line, m.source if m.source not in source_nodes else m.target,
-                    "対応元または対応先の項目が読み込まれた版にありません")
-              for m in parsed.mappings if m.source not in source_nodes or m.target not in target_nodes]
+        return current, Outcome(
+            parsed.file, "mapping_set", parsed.key, "unchanged", current.version, len(parsed.mappings)
+        )
+    source_nodes = dict(
+        RequirementNode.objects.filter(
+            edition=source, node_id__in={m.source for m in parsed.mappings}
+        ).values_list("node_id", "pk")
+    )
+    target_nodes = dict(
+        RequirementNode.objects.filter(
+            edition=target, node_id__in={m.target for m in parsed.mappings}
+        ).values_list("node_id", "pk")
+    )
+    issues = [
+        Issue(
+            parsed.file,
+            m.line,
+            m.source if m.source not in source_nodes else m.target,
+            "対応元または対応先の項目が読み込まれた版にありません",
+        )
+        for m in parsed.mappings
+        if m.source not in source_nodes or m.target not in target_nodes
+    ]
     if issues:
         raise LibraryLoadError(issues)
     last = MappingSet.objects.filter(key=parsed.key).aggregate(last=Max("version"))["last"] or 0
     if current is not None:
         MappingSet.objects.filter(pk=current.pk).update(is_current=False)
     mapping_set = MappingSet(
-        key=parsed.key, version=last + 1, is_current=True, title=parsed.title, sources=parsed.sources,
-        notes=parsed.notes, content_hash=content_hash, source_edition=source, target_edition=target,
+        key=parsed.key,
+        version=last + 1,
+        is_current=True,
+        title=parsed.title,
+        sources=parsed.sources,
+        notes=parsed.notes,
+        content_hash=content_hash,
+        source_edition=source,
+        target_edition=target,
     )
     MappingSet.objects.bulk_create([mapping_set])
-    Mapping.objects.bulk_create([
-        Mapping(mapping_set=mapping_set, source_id=source_nodes[m.source], target_id=target_nodes[m.target],
-                relation=m.relation, basis=m.basis, rationale=m.rationale)
-        for m in parsed.mappings
-    ], batch_size=500)
+    Mapping.objects.bulk_create(
+        [
+            Mapping(
+                mapping_set=mapping_set,
+                source_id=source_nodes[m.source],
+                target_id=target_nodes[m.target],
+                relation=m.relation,
+                basis=m.basis,
+                rationale=m.rationale,
+            )
+            for m in parsed.mappings
+        ],
+        batch_size=500,
+    )
     audit.record(
-        audit.Action.IMPORT, obj=mapping_set,
+        audit.Action.IMPORT,
+        obj=mapping_set,
         before={"key": parsed.key, "version": current.version, "content_hash": current.content_hash}
-        if current is not None else None,
-        after={"key": parsed.key, "version": mapping_set.version, "mappings": len(parsed.mappings),
-               "content_hash": content_hash, "source_edition": f"{source.key}#{source.version}",
-               "target_edition": f"{target.key}#{target.version}", "file": parsed.file},
+        if current is not None
+        else None,
+        after={
+            "key": parsed.key,
+            "version": mapping_set.version,
+            "mappings": len(parsed.mappings),
+            "content_hash": content_hash,
+            "source_edition": f"{source.key}#{source.version}",
+            "target_edition": f"{target.key}#{target.version}",
+            "file": parsed.file,
+        },
         message="library_load",
     )
-    return mapping_set, Outcome(parsed.file, "mapping_set", parsed.key, "loaded", mapping_set.version,
-                                len(parsed.mappings), current.version if current is not None else None)
+    return mapping_set, Outcome(
+        parsed.file,
+        "mapping_set",
+        parsed.key,
+        "loaded",
+        mapping_set.version,
+        len(parsed.mappings),
+        current.version if current is not None else None,
+    )

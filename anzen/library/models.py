@@ -51,8 +51,9 @@ class Edition(TimeStampedModel):
         LIBRARY_FILE = "file", _("ライブラリファイル")
         EXCEL_IMPORT = "excel", _("Excel取込")
 
-    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="editions",
-                                  verbose_name=_("フレームワーク"))
+    framework = models.ForeignKey(
+        Framework, on_delete=models.PROTECT, related_name="editions", verbose_name=_("フレームワーク")
+    )
     key = models.CharField(_("版の識別子"), max_length=120, db_index=True)  # e.g. mhlw-cyber-checklist@R5
     version = models.PositiveIntegerField(_("読込版数"), default=1)
     is_current = models.BooleanField(_("最新"), default=True)
@@ -66,7 +67,9 @@ class Edition(TimeStampedModel):
     licence = models.TextField(_("利用条件"), blank=True)
     verified = models.CharField(_("確認状況"), max_length=10, choices=Verified.choices, default=Verified.TRUE)
     notes = models.TextField(_("注記"), blank=True)
-    origin = models.CharField(_("登録方法"), max_length=10, choices=Origin.choices, default=Origin.LIBRARY_FILE)
+    origin = models.CharField(
+        _("登録方法"), max_length=10, choices=Origin.choices, default=Origin.LIBRARY_FILE
+    )
     content_hash = models.CharField(max_length=64)
     meta = models.JSONField(default=dict, blank=True)
 
@@ -116,7 +119,9 @@ class RequirementNode(AuditedModel):
     edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="nodes", verbose_name=_("版"))
     node_id = models.CharField(_("項目ID"), max_length=120)
     urn = models.CharField(_("URN"), max_length=300, db_index=True)
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
     position = models.PositiveIntegerField(_("並び順"), default=0)  # document order within the edition
     depth = models.PositiveSmallIntegerField(default=0)
     kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices, default=Kind.ITEM)
@@ -125,8 +130,14 @@ class RequirementNode(AuditedModel):
     text_partial = models.TextField(_("本文（一部）"), blank=True)
     topic = models.CharField(_("主題"), max_length=300, blank=True)
     audience = models.CharField(_("対象"), max_length=12, choices=Audience.choices, blank=True)
-    answer_schema = models.ForeignKey(AnswerSchema, on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+", verbose_name=_("回答形式"))
+    answer_schema = models.ForeignKey(
+        AnswerSchema,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("回答形式"),
+    )
     required_from = models.PositiveIntegerField(_("必須となる年度"), null=True, blank=True)
     reference_only = models.BooleanField(_("参考項目"), default=False)
     verified = models.CharField(_("確認状況"), max_length=10, choices=Verified.choices, default=Verified.TRUE)
@@ -167,10 +178,22 @@ class MappingSet(TimeStampedModel):
     content_hash = models.CharField(max_length=64)
     # The edition versions the set was bound to when loaded (also reachable through its mappings,
     # but kept here so that lists of mapping sets need no per-row queries).
-    source_edition = models.ForeignKey(Edition, on_delete=models.CASCADE, null=True, blank=True,
-                                       related_name="+", verbose_name=_("対応元の版"))
-    target_edition = models.ForeignKey(Edition, on_delete=models.CASCADE, null=True, blank=True,
-                                       related_name="+", verbose_name=_("対応先の版"))
+    source_edition = models.ForeignKey(
+        Edition,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("対応元の版"),
+    )
+    target_edition = models.ForeignKey(
+        Edition,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("対応先の版"),
+    )
 
     scope_rule = LIBRARY_SCOPE
 
@@ -206,7 +229,9 @@ class Mapping(models.Model):
     scope_rule = LIBRARY_SCOPE
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["mapping_set", "source", "target"], name="one_mapping_per_pair")]
+        constraints = [
+            models.UniqueConstraint(fields=["mapping_set", "source", "target"], name="one_mapping_per_pair")
+        ]
         verbose_name = _("対応")
         verbose_name_plural = _("対応")
 

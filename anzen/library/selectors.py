@@ -81,15 +81,26 @@ class TreeNode:
 def edition_tree(edition: Edition) -> list[TreeNode]:
     """All nodes of an edition as a tree, with status and mapping counts (three queries)."""
     nodes = list(edition.nodes.select_related("answer_schema").order_by("position"))
-    out_counts = dict(Mapping.objects.filter(source__edition=edition).values("source_id")
-                      .annotate(n=Count("id")).values_list("source_id", "n"))
-    in_counts = dict(Mapping.objects.filter(target__edition=edition).values("target_id")
-                     .annotate(n=Count("id")).values_list("target_id", "n"))
+    out_counts = dict(
+        Mapping.objects.filter(source__edition=edition)
+        .values("source_id")
+        .annotate(n=Count("id"))
+        .values_list("source_id", "n")
+    )
+    in_counts = dict(
+        Mapping.objects.filter(target__edition=edition)
+        .values("target_id")
+        .annotate(n=Count("id"))
+        .values_list("target_id", "n")
+    )
     by_pk: dict[int, TreeNode] = {}
     roots: list[TreeNode] = []
     for node in nodes:
-        entry = TreeNode(node, diff.status_of(node.required_from, node.reference_only, edition.fiscal_year),
-                         out_counts.get(node.pk, 0) + in_counts.get(node.pk, 0))
+        entry = TreeNode(
+            node,
+            diff.status_of(node.required_from, node.reference_only, edition.fiscal_year),
+            out_counts.get(node.pk, 0) + in_counts.get(node.pk, 0),
+        )
         by_pk[node.pk] = entry
         parent = by_pk.get(node.parent_id) if node.parent_id else None
         (parent.children if parent else roots).append(entry)
@@ -111,9 +122,15 @@ class NodeDetail:
 
 
 def node_detail(actor: Actor, pk: int) -> NodeDetail:
-    node = get_scoped(actor, RequirementNode.objects.select_related("edition__framework", "answer_schema"),
-                      Perm.LIBRARY_VIEW, pk=pk)
-    outline = {row["pk"]: row for row in node.edition.nodes.values("pk", "parent_id", "ref", "text", "topic", "kind")}
+    node = get_scoped(
+        actor,
+        RequirementNode.objects.select_related("edition__framework", "answer_schema"),
+        Perm.LIBRARY_VIEW,
+        pk=pk,
+    )
+    outline = {
+        row["pk"]: row for row in node.edition.nodes.values("pk", "parent_id", "ref", "text", "topic", "kind")
+    }
     ancestors = []
     parent_id = node.parent_id
     while parent_id and parent_id in outline and len(ancestors) < 50:
@@ -121,15 +138,27 @@ def node_detail(actor: Actor, pk: int) -> NodeDetail:
         parent_id = outline[parent_id]["parent_id"]
     children = list(node.children.order_by("position"))
     mappings = scope(actor, Mapping.objects.all(), Perm.LIBRARY_VIEW).select_related("mapping_set")
-    mappings_out = list(mappings.filter(source=node).select_related("target__edition").order_by("target__position"))
-    mappings_in = list(mappings.filter(target=node).select_related("source__edition").order_by("source__position"))
+    mappings_out = list(
+        mappings.filter(source=node).select_related("target__edition").order_by("target__position")
+    )
+    mappings_in = list(
+        mappings.filter(target=node).select_related("source__edition").order_by("source__position")
+    )
     others = list(
         scope(actor, RequirementNode.objects.filter(urn=node.urn), Perm.LIBRARY_VIEW)
-        .exclude(pk=node.pk).select_related("edition").order_by("edition__fiscal_year", "edition__key",
-                                                                 "edition__version")
+        .exclude(pk=node.pk)
+        .select_related("edition")
+        .order_by("edition__fiscal_year", "edition__key", "edition__version")
     )
-    return NodeDetail(node, diff.status_of(node.required_from, node.reference_only, node.edition.fiscal_year),
-                      ancestors, children, mappings_out, mappings_in, others)
+    return NodeDetail(
+        node,
+        diff.status_of(node.required_from, node.reference_only, node.edition.fiscal_year),
+        ancestors,
+        children,
+        mappings_out,
+        mappings_in,
+        others,
+    )
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -145,7 +174,9 @@ def search(actor: Actor, query: str, *, edition_id: int | None = None) -> QueryS
         nodes = nodes.filter(search_text__contains=term)
     if edition_id is not None:
         nodes = nodes.filter(edition_id=edition_id)
-    return nodes.select_related("edition", "parent").order_by("edition__framework__key", "edition__key", "position")
+    return nodes.select_related("edition", "parent").order_by(
+        "edition__framework__key", "edition__key", "position"
+    )
 
 
 # --- diff ---------------------------------------------------------------------------------------
@@ -153,28 +184,48 @@ def search(actor: Actor, query: str, *, edition_id: int | None = None) -> QueryS
 
 def snapshots(edition: Edition) -> list[diff.NodeSnapshot]:
     rows = edition.nodes.order_by("position").values_list(
-        "node_id", "kind", "ref", "text", "text_partial", "topic", "required_from", "reference_only", "verified",
-        "audience")
+        "node_id",
+        "kind",
+        "ref",
+        "text",
+        "text_partial",
+        "topic",
+        "required_from",
+        "reference_only",
+        "verified",
+        "audience",
+    )
     return [
         diff.NodeSnapshot(*row, status=diff.status_of(row[6], row[7], edition.fiscal_year))  # type: ignore[misc]
         for row in rows
     ]
 
 
-def edition_diff(before: Edition, after: Edition, *, kinds: tuple[str, ...] | None = ("item",)) -> diff.EditionDiff:
+def edition_diff(
+    before: Edition, after: Edition, *, kinds: tuple[str, ...] | None = ("item",)
+) -> diff.EditionDiff:
     return diff.diff_nodes(snapshots(before), snapshots(after), kinds=kinds)
 
 
 def previous_edition(actor: Actor, edition: Edition) -> Edition | None:
     """The edition before `edition` in the same framework (an older version of it, or the previous year)."""
     if edition.version > 1:
-        older = scope(actor, Edition.objects.filter(key=edition.key, version__lt=edition.version),
-                      Perm.LIBRARY_VIEW).order_by("-version").first()
+        older = (
+            scope(
+                actor, Edition.objects.filter(key=edition.key, version__lt=edition.version), Perm.LIBRARY_VIEW
+            )
+            .order_by("-version")
+            .first()
+        )
         if older is not None:
             return older
-    candidates = [e for e in scope(actor, Edition.objects.filter(framework=edition.framework, is_current=True),
-                                   Perm.LIBRARY_VIEW).exclude(key=edition.key)
-                  if (e.fiscal_year or 0, e.key) < (edition.fiscal_year or 0, edition.key)]
+    candidates = [
+        e
+        for e in scope(
+            actor, Edition.objects.filter(framework=edition.framework, is_current=True), Perm.LIBRARY_VIEW
+        ).exclude(key=edition.key)
+        if (e.fiscal_year or 0, e.key) < (edition.fiscal_year or 0, edition.key)
+    ]
     return max(candidates, key=lambda e: (e.fiscal_year or 0, e.key), default=None)
 
 

@@ -107,15 +107,29 @@ def preview(path: Path, import_settings: excel_import.ImportSettings) -> excel_i
 
 
 def default_licence(publisher: str) -> str:
-    return (f"取り込んだファイルの本文の著作権は発行者（{publisher or '不明'}）に帰属します。"
-            "利用条件は発行者のウェブサイトで確認してください。")
+    return (
+        f"取り込んだファイルの本文の著作権は発行者（{publisher or '不明'}）に帰属します。"
+        "利用条件は発行者のウェブサイトで確認してください。"
+    )
 
 
 @transaction.atomic
-def import_excel_edition(*, path: Path, import_settings: excel_import.ImportSettings, framework_key: str,
-                         framework_title: str, edition_code: str, title: str, publisher: str,
-                         fiscal_year: int | None, official: bool, file_label: str, sha256: str,
-                         licence: str = "", declared_by: str = "") -> tuple[Edition, loader.Outcome]:
+def import_excel_edition(
+    *,
+    path: Path,
+    import_settings: excel_import.ImportSettings,
+    framework_key: str,
+    framework_title: str,
+    edition_code: str,
+    title: str,
+    publisher: str,
+    fiscal_year: int | None,
+    official: bool,
+    file_label: str,
+    sha256: str,
+    licence: str = "",
+    declared_by: str = "",
+) -> tuple[Edition, loader.Outcome]:
     """Create a new edition (origin=excel) from a workbook; all or nothing."""
     problems = []
     if not domain.FRAMEWORK_ID.match(framework_key or ""):
@@ -131,22 +145,39 @@ def import_excel_edition(*, path: Path, import_settings: excel_import.ImportSett
         raise ExcelImportError([error.format() for error in result.errors] or ["取り込める項目がありません"])
     existing = Framework.objects.filter(key=framework_key).first()
     if existing is not None:
-        framework = domain.FrameworkSpec(existing.key, existing.title, existing.title_en, existing.publisher,
-                                         existing.kind)
+        framework = domain.FrameworkSpec(
+            existing.key, existing.title, existing.title_en, existing.publisher, existing.kind
+        )
     else:
         if not framework_title.strip():
             raise ExcelImportError(["新しいフレームワークの名称を入力してください"])
         framework = domain.FrameworkSpec(framework_key, framework_title.strip(), "", publisher, "checklist")
     parsed = excel_import.to_parsed_edition(
-        result, import_settings, framework=framework, edition_code=edition_code, title=title.strip(),
-        publisher=publisher, fiscal_year=fiscal_year, official=official,
-        licence=licence.strip() or default_licence(publisher), file_label=file_label, sha256=sha256,
+        result,
+        import_settings,
+        framework=framework,
+        edition_code=edition_code,
+        title=title.strip(),
+        publisher=publisher,
+        fiscal_year=fiscal_year,
+        official=official,
+        licence=licence.strip() or default_licence(publisher),
+        file_label=file_label,
+        sha256=sha256,
     )
     schema = import_settings.default_answer_schema
     if schema and schema not in loader.knowledge_from_db().schemas:
-        raise ExcelImportError([f"回答形式 '{schema}' が読み込まれていません（anzen setup を実行してください）"])
-    extra: dict[str, Any] = {"import": {"file": file_label, "sha256": sha256, "official_declared": official,
-                                        "declared_by": declared_by if official else ""}}
+        raise ExcelImportError(
+            [f"回答形式 '{schema}' が読み込まれていません（anzen setup を実行してください）"]
+        )
+    extra: dict[str, Any] = {
+        "import": {
+            "file": file_label,
+            "sha256": sha256,
+            "official_declared": official,
+            "declared_by": declared_by if official else "",
+        }
+    }
     try:
         return loader.load_edition(parsed=parsed, origin=Edition.Origin.EXCEL_IMPORT, extra_meta=extra)
     except loader.LibraryLoadError as error:

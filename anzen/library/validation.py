@@ -30,10 +30,36 @@ _TOP_KEYS = {
     "answer_schemas": {"format", "kind", "answer_schemas"},
 }
 _FRAMEWORK_KEYS = {"id", "title", "title_en", "publisher", "kind"}
-_EDITION_KEYS = {"id", "edition", "title", "publisher", "date", "fiscal_year", "locale", "verified",
-                 "default_answer_schema", "licence", "sources", "notes", "meta"}
-_NODE_KEYS = {"id", "kind", "parent", "ref", "text", "text_partial", "topic", "audience", "answer_schema",
-              "required_from", "reference_only", "verified", "meta"}
+_EDITION_KEYS = {
+    "id",
+    "edition",
+    "title",
+    "publisher",
+    "date",
+    "fiscal_year",
+    "locale",
+    "verified",
+    "default_answer_schema",
+    "licence",
+    "sources",
+    "notes",
+    "meta",
+}
+_NODE_KEYS = {
+    "id",
+    "kind",
+    "parent",
+    "ref",
+    "text",
+    "text_partial",
+    "topic",
+    "audience",
+    "answer_schema",
+    "required_from",
+    "reference_only",
+    "verified",
+    "meta",
+}
 _SET_KEYS = {"id", "title", "source_edition", "target_edition", "sources", "notes"}
 _MAPPING_KEYS = {"source", "target", "relation", "basis", "rationale"}
 _SCHEMA_KEYS = {"id", "label", "options", "remarks"}
@@ -67,18 +93,31 @@ class _Checker:
                 self.error(parent.line_of(key), node_id, f"'{key}' がありません")
             return None
         if not isinstance(value, LMap):
-            self.error(parent.line_of(key), node_id, f"'{key}' は key: value の形（マッピング）で書いてください")
+            self.error(
+                parent.line_of(key), node_id, f"'{key}' は key: value の形（マッピング）で書いてください"
+            )
             return None
         return value
 
     def unknown_keys(self, data: LMap, allowed: set[str], node_id: str = "", where: str = "") -> None:
         for key in data:
             if key not in allowed:
-                self.error(data.line_of(key), node_id,
-                           f"不明なキー '{key}'{where}（使えるキー: {', '.join(sorted(allowed))}）")
+                self.error(
+                    data.line_of(key),
+                    node_id,
+                    f"不明なキー '{key}'{where}（使えるキー: {', '.join(sorted(allowed))}）",
+                )
 
-    def text(self, data: LMap, key: str, node_id: str = "", *, required: bool = False, max_length: int = MAX_TEXT,
-             blank_ok: bool = True) -> str:
+    def text(
+        self,
+        data: LMap,
+        key: str,
+        node_id: str = "",
+        *,
+        required: bool = False,
+        max_length: int = MAX_TEXT,
+        blank_ok: bool = True,
+    ) -> str:
         value = data.get(key)
         if value is None:
             if required:
@@ -92,7 +131,9 @@ class _Checker:
         if required and not blank_ok and not value.strip():
             self.error(data.line_of(key), node_id, f"'{key}' が空です")
         if len(value) > max_length:
-            self.error(data.line_of(key), node_id, f"'{key}' が長すぎます（{len(value)}文字、上限 {max_length}文字）")
+            self.error(
+                data.line_of(key), node_id, f"'{key}' が長すぎます（{len(value)}文字、上限 {max_length}文字）"
+            )
             return value[:max_length]
         return value
 
@@ -101,10 +142,14 @@ class _Checker:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.error(data.line_of(key), node_id, f"'{key}' は整数（西暦の年度、例: 2024）で指定してください")
+            self.error(
+                data.line_of(key), node_id, f"'{key}' は整数（西暦の年度、例: 2024）で指定してください"
+            )
             return None
         if not MIN_YEAR <= value <= MAX_YEAR:
-            self.error(data.line_of(key), node_id, f"'{key}' の年度 {value} は範囲外です（{MIN_YEAR}〜{MAX_YEAR}）")
+            self.error(
+                data.line_of(key), node_id, f"'{key}' の年度 {value} は範囲外です（{MIN_YEAR}〜{MAX_YEAR}）"
+            )
             return None
         return value
 
@@ -125,22 +170,30 @@ class _Checker:
             return "true" if value else "false"
         if value in domain.VERIFIED:
             return str(value)
-        self.error(data.line_of(key), node_id, f"'{key}' は true / false / partial のいずれかで指定してください")
+        self.error(
+            data.line_of(key), node_id, f"'{key}' は true / false / partial のいずれかで指定してください"
+        )
         return "false"
 
-    def choice(self, data: LMap, key: str, choices: Iterable[str], node_id: str, label: str,
-               default: str = "") -> str:
+    def choice(
+        self, data: LMap, key: str, choices: Iterable[str], node_id: str, label: str, default: str = ""
+    ) -> str:
         value = data.get(key)
         if value is None:
             return default
         choices = tuple(choices)
         if value not in choices:
-            self.error(data.line_of(key), node_id,
-                       f"{label} '{value}' は不明です（{' / '.join(choices)} のいずれか）")
+            self.error(
+                data.line_of(key),
+                node_id,
+                f"{label} '{value}' は不明です（{' / '.join(choices)} のいずれか）",
+            )
             return default
         return str(value)
 
-    def sources(self, data: LMap, key: str, node_id: str = "", *, required: bool = False) -> list[dict[str, Any]]:
+    def sources(
+        self, data: LMap, key: str, node_id: str = "", *, required: bool = False
+    ) -> list[dict[str, Any]]:
         value = data.get(key)
         if value is None:
             if required:
@@ -162,20 +215,29 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, LMap):
-            self.error(data.line_of("meta"), node_id, "'meta' は key: value の形（マッピング）で書いてください")
+            self.error(
+                data.line_of("meta"), node_id, "'meta' は key: value の形（マッピング）で書いてください"
+            )
             return {}
         self._check_meta(value, node_id)
         return plain(value)
 
     def _check_meta(self, meta: LMap, node_id: str) -> None:
         if "gating" in meta and not isinstance(meta["gating"], bool):
-            self.error(meta.line_of("gating"), node_id, "'meta.gating' は true または false で指定してください")
+            self.error(
+                meta.line_of("gating"), node_id, "'meta.gating' は true または false で指定してください"
+            )
         if "conditions" in meta:
             conditions = meta["conditions"]
             if not isinstance(conditions, LList) or not all(
-                    isinstance(c, str) and domain.CONDITION.match(c) for c in conditions):
-                self.error(meta.line_of("conditions"), node_id,
-                           "'meta.conditions' は英小文字の識別子のリストで指定してください（例: [no_vendor_contract]）")
+                isinstance(c, str) and domain.CONDITION.match(c) for c in conditions
+            ):
+                self.error(
+                    meta.line_of("conditions"),
+                    node_id,
+                    "'meta.conditions' は英小文字の識別子のリストで指定してください"
+                    "（例: [no_vendor_contract]）",
+                )
         for key in ("note", "condition_note", "scope"):
             if key in meta and not isinstance(meta[key], str):
                 self.error(meta.line_of(key), node_id, f"'meta.{key}' は文字列で指定してください")
@@ -221,11 +283,25 @@ def read_file(path: Path, label: str | None = None) -> tuple[bytes | None, Resul
     try:
         size = path.stat().st_size
         if size > yamlsafe.MAX_FILE_BYTES:
-            return None, Result(file, issues=[Issue(file, None, "", (
-                f"ファイルが大きすぎます（{size:,} バイト、上限 {yamlsafe.MAX_FILE_BYTES:,} バイト）"))])
+            return None, Result(
+                file,
+                issues=[
+                    Issue(
+                        file,
+                        None,
+                        "",
+                        (
+                            f"ファイルが大きすぎます（{size:,} バイト、"
+                            f"上限 {yamlsafe.MAX_FILE_BYTES:,} バイト）"
+                        ),
+                    )
+                ],
+            )
         return path.read_bytes(), None
     except OSError as error:
-        return None, Result(file, issues=[Issue(file, None, "", f"ファイルを読めません: {error.strerror or error}")])
+        return None, Result(
+            file, issues=[Issue(file, None, "", f"ファイルを読めません: {error.strerror or error}")]
+        )
 
 
 def validate_file(path: Path, knowledge: Knowledge | None = None, *, label: str | None = None) -> Result:
@@ -246,7 +322,9 @@ def referenced_editions(root: Any) -> set[str]:
     head = root.get("mapping_set") if isinstance(root, LMap) else None
     if not isinstance(head, LMap):
         return set()
-    return {value for value in (head.get("source_edition"), head.get("target_edition")) if isinstance(value, str)}
+    return {
+        value for value in (head.get("source_edition"), head.get("target_edition")) if isinstance(value, str)
+    }
 
 
 def knowledge_of(parsed: domain.Parsed) -> Knowledge:
@@ -261,16 +339,24 @@ def knowledge_of(parsed: domain.Parsed) -> Knowledge:
 
 def _validate_root(checker: _Checker, root: Any, knowledge: Knowledge) -> domain.Parsed | None:
     if not isinstance(root, LMap):
-        checker.error(getattr(root, "line", 1), "", "ファイルの最上位は key: value の形（マッピング）にしてください")
+        checker.error(
+            getattr(root, "line", 1), "", "ファイルの最上位は key: value の形（マッピング）にしてください"
+        )
         return None
     version = root.get("format")
     if version != domain.FORMAT_VERSION:
-        checker.error(root.line_of("format"), "",
-                      f"'format: {domain.FORMAT_VERSION}' を指定してください（この版の形式のみ読み込めます）")
+        checker.error(
+            root.line_of("format"),
+            "",
+            f"'format: {domain.FORMAT_VERSION}' を指定してください（この版の形式のみ読み込めます）",
+        )
     kind = root.get("kind")
     if kind not in _TOP_KEYS:
-        checker.error(root.line_of("kind"), "",
-                      "'kind' は edition / mapping_set / answer_schemas のいずれかで指定してください")
+        checker.error(
+            root.line_of("kind"),
+            "",
+            "'kind' は edition / mapping_set / answer_schemas のいずれかで指定してください",
+        )
         return None
     checker.unknown_keys(root, _TOP_KEYS[kind], where="（最上位）")
     if kind == "edition":
@@ -302,14 +388,22 @@ def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.Pars
     )
     code = checker.text(ed, "edition", required=True, max_length=60)
     if code and not domain.EDITION_CODE.match(code):
-        checker.error(ed.line_of("edition"), "", "edition.edition は英数字と . _ - で指定してください（例: R5, 6.0）")
+        checker.error(
+            ed.line_of("edition"), "", "edition.edition は英数字と . _ - で指定してください（例: R5, 6.0）"
+        )
     key = checker.text(ed, "id", required=True, max_length=120)
     if key and framework_key and code and key != domain.edition_key(framework_key, code):
-        checker.error(ed.line_of("id"), "",
-                      f"edition.id は '{domain.edition_key(framework_key, code)}'（framework.id@edition）にしてください")
+        checker.error(
+            ed.line_of("id"),
+            "",
+            f"edition.id は '{domain.edition_key(framework_key, code)}'"
+            "（framework.id@edition）にしてください",
+        )
     default_schema = ed.get("default_answer_schema")
     if default_schema is not None and default_schema not in knowledge.schemas:
-        checker.error(ed.line_of("default_answer_schema"), "", f"回答形式 '{default_schema}' は定義されていません")
+        checker.error(
+            ed.line_of("default_answer_schema"), "", f"回答形式 '{default_schema}' は定義されていません"
+        )
         default_schema = None
     if "verified" not in ed:
         checker.error(ed.line, "", "edition.verified（true / partial / false）がありません")
@@ -334,7 +428,9 @@ def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.Pars
     return domain.ParsedEdition(checker.file, framework, edition, nodes)
 
 
-def _nodes(checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge: Knowledge) -> list[NodeSpec]:
+def _nodes(
+    checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge: Knowledge
+) -> list[NodeSpec]:
     raw = root.get("nodes")
     if not isinstance(raw, LList) or not raw:
         checker.error(root.line_of("nodes"), "", "'nodes' に要素（項目のリスト）がありません")
@@ -354,8 +450,11 @@ def _nodes(checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge
         if node is None:
             continue
         if node.node_id in seen:
-            checker.error(entry.line_of("id"), node.node_id,
-                          f"項目ID '{node.node_id}' が重複しています（最初の定義は {seen[node.node_id].line} 行目）")
+            checker.error(
+                entry.line_of("id"),
+                node.node_id,
+                f"項目ID '{node.node_id}' が重複しています（最初の定義は {seen[node.node_id].line} 行目）",
+            )
             continue
         seen[node.node_id] = node
         depth[node.node_id] = depth[node.parent_id] + 1 if node.parent_id in depth else 0
@@ -363,16 +462,25 @@ def _nodes(checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge
     return nodes
 
 
-def _node(checker: _Checker, entry: LMap, edition: domain.EditionSpec, knowledge: Knowledge,
-          seen: dict[str, NodeSpec], depth: dict[str, int]) -> NodeSpec | None:
+def _node(
+    checker: _Checker,
+    entry: LMap,
+    edition: domain.EditionSpec,
+    knowledge: Knowledge,
+    seen: dict[str, NodeSpec],
+    depth: dict[str, int],
+) -> NodeSpec | None:
     raw_id = entry.get("id")
     if not isinstance(raw_id, str) or not domain.NODE_ID.match(raw_id):
         if raw_id is None:
             checker.error(entry.line, "", "項目に 'id' がありません")
         else:
-            checker.error(entry.line_of("id"), str(raw_id),
-                          "項目ID は英数字で始まり、英数字と . _ + - だけからなる文字列（120文字以内）にしてください"
-                          "（数字だけのIDは引用符で囲んでください）")
+            checker.error(
+                entry.line_of("id"),
+                str(raw_id),
+                "項目ID は英数字で始まり、英数字と . _ + - だけからなる文字列（120文字以内）にしてください"
+                "（数字だけのIDは引用符で囲んでください）",
+            )
         return None
     node_id = raw_id
     checker.unknown_keys(entry, _NODE_KEYS, node_id)
@@ -385,30 +493,42 @@ def _node(checker: _Checker, entry: LMap, edition: domain.EditionSpec, knowledge
         elif parent_id == node_id:
             checker.error(entry.line_of("parent"), node_id, "自分自身を親にはできません")
         elif parent_id not in seen:
-            checker.error(entry.line_of("parent"), node_id,
-                          f"親 '{parent_id}' が見つかりません（親は子より前に定義してください）")
+            checker.error(
+                entry.line_of("parent"),
+                node_id,
+                f"親 '{parent_id}' が見つかりません（親は子より前に定義してください）",
+            )
         else:
             parent = seen[parent_id]
             if depth[parent_id] + 1 >= MAX_DEPTH:
                 checker.error(entry.line_of("parent"), node_id, f"階層が深すぎます（上限 {MAX_DEPTH} 段）")
     if kind == "form" and parent_id is not None:
-        checker.error(entry.line_of("kind"), node_id, "様式（form）は最上位に置いてください（parent は指定できません）")
+        checker.error(
+            entry.line_of("kind"), node_id, "様式（form）は最上位に置いてください（parent は指定できません）"
+        )
 
     text = checker.text(entry, "text", node_id)
     text_partial = checker.text(entry, "text_partial", node_id)
     topic = checker.text(entry, "topic", node_id, max_length=MAX_TOPIC)
     if not text.strip() and not topic and not text_partial.strip():
         what = "項目" if kind == "item" else "見出し"
-        checker.error(entry.line, node_id, f"{what}に本文（text）がありません。本文が不明な場合は topic か text_partial を書き、"
-                                          "verified: false にしてください")
-    audience = checker.choice(entry, "audience", domain.AUDIENCES, node_id, "対象（audience）",
-                              parent.audience if parent else "")
+        checker.error(
+            entry.line,
+            node_id,
+            f"{what}に本文（text）がありません。本文が不明な場合は topic か text_partial を書き、"
+            "verified: false にしてください",
+        )
+    audience = checker.choice(
+        entry, "audience", domain.AUDIENCES, node_id, "対象（audience）", parent.audience if parent else ""
+    )
 
     answer_schema: str | None = None
     if "answer_schema" in entry:
         value = entry["answer_schema"]
         if kind != "item" and value is not None:
-            checker.error(entry.line_of("answer_schema"), node_id, "回答形式は項目（kind: item）にのみ指定できます")
+            checker.error(
+                entry.line_of("answer_schema"), node_id, "回答形式は項目（kind: item）にのみ指定できます"
+            )
         elif value is not None and value not in knowledge.schemas:
             checker.error(entry.line_of("answer_schema"), node_id, f"回答形式 '{value}' は定義されていません")
         elif isinstance(value, str):
@@ -450,8 +570,11 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
         value = checker.text(head, side, required=True, max_length=120)
         editions[side] = value
         if value and value not in knowledge.nodes:
-            checker.error(head.line_of(side), "",
-                          f"版 '{value}' が見つかりません（先に読み込むか、同じコマンドで一緒に指定してください）")
+            checker.error(
+                head.line_of(side),
+                "",
+                f"版 '{value}' が見つかりません（先に読み込むか、同じコマンドで一緒に指定してください）",
+            )
     raw = root.get("mappings")
     mappings: list[domain.MappingSpec] = []
     if not isinstance(raw, LList) or not raw:
@@ -462,38 +585,59 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
         pairs: dict[tuple[str, str], int | None] = {}
         for index, entry in enumerate(raw):
             if not isinstance(entry, LMap):
-                checker.error(raw.line_at(index), "", "mappings の各要素は key: value の形（マッピング）で書いてください")
+                checker.error(
+                    raw.line_at(index),
+                    "",
+                    "mappings の各要素は key: value の形（マッピング）で書いてください",
+                )
                 continue
             mapping = _mapping(checker, entry, source_ids, target_ids, editions)
             if mapping is None:
                 continue
             pair = (mapping.source, mapping.target)
             if pair in pairs:
-                checker.error(entry.line, mapping.source,
-                              f"対応 {mapping.source} → {mapping.target} が重複しています（最初は {pairs[pair]} 行目）")
+                checker.error(
+                    entry.line,
+                    mapping.source,
+                    f"対応 {mapping.source} → {mapping.target} が重複しています（最初は {pairs[pair]} 行目）",
+                )
                 continue
             pairs[pair] = entry.line
             mappings.append(mapping)
     return domain.ParsedMappingSet(
-        file=checker.file, key=key, title=checker.text(head, "title", required=True, max_length=MAX_TITLE,
-                                                      blank_ok=False),
-        source_edition=editions["source_edition"], target_edition=editions["target_edition"],
-        mappings=mappings, sources=checker.sources(head, "sources"), notes=checker.text(head, "notes"),
+        file=checker.file,
+        key=key,
+        title=checker.text(head, "title", required=True, max_length=MAX_TITLE, blank_ok=False),
+        source_edition=editions["source_edition"],
+        target_edition=editions["target_edition"],
+        mappings=mappings,
+        sources=checker.sources(head, "sources"),
+        notes=checker.text(head, "notes"),
     )
 
 
-def _mapping(checker: _Checker, entry: LMap, source_ids: set[str] | None, target_ids: set[str] | None,
-             editions: dict[str, str]) -> domain.MappingSpec | None:
+def _mapping(
+    checker: _Checker,
+    entry: LMap,
+    source_ids: set[str] | None,
+    target_ids: set[str] | None,
+    editions: dict[str, str],
+) -> domain.MappingSpec | None:
     source = entry.get("source")
     node_label = source if isinstance(source, str) else ""
     checker.unknown_keys(entry, _MAPPING_KEYS, node_label)
     ends = {}
-    for side, ids, edition in (("source", source_ids, editions["source_edition"]),
-                               ("target", target_ids, editions["target_edition"])):
+    for side, ids, edition in (
+        ("source", source_ids, editions["source_edition"]),
+        ("target", target_ids, editions["target_edition"]),
+    ):
         value = entry.get(side)
         if not isinstance(value, str) or not value:
-            checker.error(entry.line_of(side), node_label, f"'{side}' に項目IDを文字列で指定してください"
-                                                           "（数字だけのIDは引用符で囲んでください）")
+            checker.error(
+                entry.line_of(side),
+                node_label,
+                f"'{side}' に項目IDを文字列で指定してください（数字だけのIDは引用符で囲んでください）",
+            )
             return None
         if ids is not None and value not in ids:
             label = "対応元" if side == "source" else "対応先"
@@ -505,8 +649,14 @@ def _mapping(checker: _Checker, entry: LMap, source_ids: set[str] | None, target
     basis = checker.choice(entry, "basis", domain.BASES, node_label, "根拠（basis）")
     if not relation or not basis:
         return None
-    return domain.MappingSpec(ends["source"], ends["target"], relation, basis,
-                              checker.text(entry, "rationale", node_label), entry.line)
+    return domain.MappingSpec(
+        ends["source"],
+        ends["target"],
+        relation,
+        basis,
+        checker.text(entry, "rationale", node_label),
+        entry.line,
+    )
 
 
 # --- answer schemas -----------------------------------------------------------------------------
@@ -525,11 +675,17 @@ def _answer_schemas(checker: _Checker, root: LMap) -> domain.ParsedAnswerSchemas
             continue
         key = entry.get("id")
         if not isinstance(key, str) or not domain.SLUG.match(key):
-            checker.error(entry.line_of("id"), str(key or ""), "回答形式の id は英数字・ハイフン・下線で指定してください")
+            checker.error(
+                entry.line_of("id"),
+                str(key or ""),
+                "回答形式の id は英数字・ハイフン・下線で指定してください",
+            )
             continue
         checker.unknown_keys(entry, _SCHEMA_KEYS, key)
         if key in seen:
-            checker.error(entry.line_of("id"), key, f"回答形式 '{key}' が重複しています（最初は {seen[key]} 行目）")
+            checker.error(
+                entry.line_of("id"), key, f"回答形式 '{key}' が重複しています（最初は {seen[key]} 行目）"
+            )
             continue
         seen[key] = entry.line
         options = entry.get("options")
@@ -542,14 +698,23 @@ def _answer_schemas(checker: _Checker, root: LMap) -> domain.ParsedAnswerSchemas
                 value = option.get("value") if isinstance(option, LMap) else None
                 label = option.get("label") if isinstance(option, LMap) else None
                 if not isinstance(value, str) or not isinstance(label, str) or not value or not label:
-                    checker.error(options.line_at(position), key,
-                                  "選択肢には value と label（文字列）が必要です（yes / no は引用符で囲んでください）")
+                    checker.error(
+                        options.line_at(position),
+                        key,
+                        "選択肢には value と label（文字列）が必要です（yes / no は引用符で囲んでください）",
+                    )
                 elif value in values:
                     checker.error(options.line_at(position), key, f"選択肢の値 '{value}' が重複しています")
                 else:
                     values.add(value)
                     parsed_options.append({"value": value, "label": label})
-        schemas.append(domain.AnswerSchemaSpec(
-            key=key, label=checker.text(entry, "label", key, required=True, max_length=200, blank_ok=False),
-            options=parsed_options, remarks=checker.boolean(entry, "remarks", key), line=entry.line))
+        schemas.append(
+            domain.AnswerSchemaSpec(
+                key=key,
+                label=checker.text(entry, "label", key, required=True, max_length=200, blank_ok=False),
+                options=parsed_options,
+                remarks=checker.boolean(entry, "remarks", key),
+                line=entry.line,
+            )
+        )
     return domain.ParsedAnswerSchemas(checker.file, schemas)

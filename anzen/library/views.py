@@ -16,7 +16,12 @@ from anzen.library import forms, selectors, text
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 50
-SCOPE_LABELS = {"all": "医療情報システム全般", "server": "サーバ", "pc": "端末PC", "network": "ネットワーク機器"}
+SCOPE_LABELS = {
+    "all": "医療情報システム全般",
+    "server": "サーバ",
+    "pc": "端末PC",
+    "network": "ネットワーク機器",
+}
 
 
 def _actor(request: HttpRequest) -> Any:
@@ -28,16 +33,21 @@ def framework_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     show_all = request.GET.get("all") == "1"
     page = Paginator(selectors.editions(actor, include_superseded=show_all), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    return render(request, "library/framework_list.html", {
-        "groups": selectors.grouped_by_framework(list(page.object_list)),
-        "page": page,
-        "query": "all=1" if show_all else "",
-        "show_all": show_all,
-        "mapping_sets": list(selectors.mapping_sets(actor)),
-        "search_form": forms.SearchForm(),
-        "can_manage": actor.can(Perm.LIBRARY_MANAGE),
-    })
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "library/framework_list.html",
+        {
+            "groups": selectors.grouped_by_framework(list(page.object_list)),
+            "page": page,
+            "query": "all=1" if show_all else "",
+            "show_all": show_all,
+            "mapping_sets": list(selectors.mapping_sets(actor)),
+            "search_form": forms.SearchForm(),
+            "can_manage": actor.can(Perm.LIBRARY_MANAGE),
+        },
+    )
 
 
 @requires(Perm.LIBRARY_VIEW)
@@ -46,15 +56,19 @@ def edition_detail(request: HttpRequest, pk: int) -> HttpResponse:
     edition = selectors.edition(actor, pk)
     tree = selectors.edition_tree(edition)
     versions = list(selectors.editions(actor, include_superseded=True).filter(key=edition.key))
-    return render(request, "library/edition_detail.html", {
-        "edition": edition,
-        "tree": tree,
-        "versions": versions,
-        "mapping_sets": list(selectors.mapping_sets(actor, edition)),
-        "previous": selectors.previous_edition(actor, edition),
-        "scope_labels": SCOPE_LABELS,
-        "item_count": next((v.item_count for v in versions if v.pk == edition.pk), 0),
-    })
+    return render(
+        request,
+        "library/edition_detail.html",
+        {
+            "edition": edition,
+            "tree": tree,
+            "versions": versions,
+            "mapping_sets": list(selectors.mapping_sets(actor, edition)),
+            "previous": selectors.previous_edition(actor, edition),
+            "scope_labels": SCOPE_LABELS,
+            "item_count": next((v.item_count for v in versions if v.pk == edition.pk), 0),
+        },
+    )
 
 
 @requires(Perm.LIBRARY_VIEW)
@@ -63,13 +77,17 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     node = detail.node
     shown = {"scope", "gating", "conditions", "condition_note", "note", "instructions", "footer"}
     extra = {key: value for key, value in node.meta.items() if key not in shown}
-    return render(request, "library/node_detail.html", {
-        "detail": detail,
-        "node": node,
-        "edition": node.edition,
-        "scope_label": SCOPE_LABELS.get(node.meta.get("scope", ""), node.meta.get("scope", "")),
-        "extra_meta": extra,
-    })
+    return render(
+        request,
+        "library/node_detail.html",
+        {
+            "detail": detail,
+            "node": node,
+            "edition": node.edition,
+            "scope_label": SCOPE_LABELS.get(node.meta.get("scope", ""), node.meta.get("scope", "")),
+            "extra_meta": extra,
+        },
+    )
 
 
 @requires(Perm.LIBRARY_VIEW)
@@ -86,18 +104,30 @@ def search(request: HttpRequest) -> HttpResponse:
         results = selectors.search(actor, form.cleaned_data["q"], edition_id=form.cleaned_data["edition"])
         page = Paginator(results, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
         for node in page.object_list:
-            rows.append({
-                "node": node,
-                "content": text.highlight(node.text or node.topic or node.text_partial, terms),
-                "ref": text.highlight(node.ref, terms),
-                "parent": text.highlight(node.parent.text or node.parent.topic, terms) if node.parent_id else "",
-            })
+            rows.append(
+                {
+                    "node": node,
+                    "content": text.highlight(node.text or node.topic or node.text_partial, terms),
+                    "ref": text.highlight(node.ref, terms),
+                    "parent": text.highlight(node.parent.text or node.parent.topic, terms)
+                    if node.parent_id
+                    else "",
+                }
+            )
         params = request.GET.copy()
         params.pop("page", None)
         query_string = params.urlencode()
-    return render(request, "library/search.html", {
-        "form": form, "rows": rows, "page": page, "query": query_string, "terms": terms,
-    })
+    return render(
+        request,
+        "library/search.html",
+        {
+            "form": form,
+            "rows": rows,
+            "page": page,
+            "query": query_string,
+            "terms": terms,
+        },
+    )
 
 
 @requires(Perm.LIBRARY_VIEW)
@@ -121,7 +151,13 @@ def edition_diff(request: HttpRequest) -> HttpResponse:
             before = after = None
         else:
             result = selectors.edition_diff(before, after)
-    return render(request, "library/diff.html", {
-        "form": form, "result": result, "before": before, "after": after,
-    })
-
+    return render(
+        request,
+        "library/diff.html",
+        {
+            "form": form,
+            "result": result,
+            "before": before,
+            "after": after,
+        },
+    )

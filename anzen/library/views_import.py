@@ -48,8 +48,9 @@ def _profile_settings(actor: Any, choice: str) -> dict[str, Any]:
 def import_upload(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     frameworks = list(Framework.objects.order_by("key"))
-    form = forms.ImportUploadForm(request.POST or None, request.FILES or None, frameworks=frameworks,
-                                  profiles=_profiles(actor))
+    form = forms.ImportUploadForm(
+        request.POST or None, request.FILES or None, frameworks=frameworks, profiles=_profiles(actor)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = data["file"]
@@ -63,15 +64,26 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             if previous and previous.get("sha256") != stored.sha256:
                 services.discard_upload(previous.get("sha256", ""))
             is_new = data["framework"] == form.NEW
-            settings = {"text_col": "B", "section_col": "A", "ref_col": "B", "header_text": "チェック項目",
-                        "id_prefix": "X", "audience": "institution"}
+            settings = {
+                "text_col": "B",
+                "section_col": "A",
+                "ref_col": "B",
+                "header_text": "チェック項目",
+                "id_prefix": "X",
+                "audience": "institution",
+            }
             settings.update(_profile_settings(actor, data.get("profile", "")))
             request.session[SESSION_KEY] = {
-                "sha256": stored.sha256, "name": stored.name, "size": stored.size,
+                "sha256": stored.sha256,
+                "name": stored.name,
+                "size": stored.size,
                 "framework_key": data["new_framework_key"].strip() if is_new else data["framework"],
                 "framework_title": data["new_framework_title"].strip() if is_new else "",
-                "edition_code": data["edition_code"], "title": data["title"], "publisher": data["publisher"],
-                "fiscal_year": data["fiscal_year"], "settings": settings,
+                "edition_code": data["edition_code"],
+                "title": data["title"],
+                "publisher": data["publisher"],
+                "fiscal_year": data["fiscal_year"],
+                "settings": settings,
             }
             return redirect("library:import_configure")
     return render(request, "library/import_upload.html", {"form": form})
@@ -79,8 +91,17 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 def _settings_from(form_data: dict[str, Any], base: dict[str, Any]) -> excel_import.ImportSettings:
     merged = dict(base)
-    for name in ("sheet", "text_col", "ref_col", "section_col", "audience_col", "audience", "header_text",
-                 "start_row", "id_prefix"):
+    for name in (
+        "sheet",
+        "text_col",
+        "ref_col",
+        "section_col",
+        "audience_col",
+        "audience",
+        "header_text",
+        "start_row",
+        "id_prefix",
+    ):
         merged[name] = form_data.get(name)
     if merged.get("start_row"):
         merged["header_text"] = ""
@@ -122,19 +143,40 @@ def import_configure(request: HttpRequest) -> HttpResponse:
         sample = excel_import.sheet_preview(path, chosen)
     except excel_import.ExcelProblem as problem:
         errors.append(str(problem))
-    return render(request, "library/import_configure.html", {
-        "form": form, "state": state, "preview": preview, "errors": errors, "sample": sample,
-    })
+    return render(
+        request,
+        "library/import_configure.html",
+        {
+            "form": form,
+            "state": state,
+            "preview": preview,
+            "errors": errors,
+            "sample": sample,
+        },
+    )
 
 
-def _confirm(request: HttpRequest, actor: Any, state: dict[str, Any], path: Any,
-             import_settings: excel_import.ImportSettings, data: dict[str, Any]) -> HttpResponse:
+def _confirm(
+    request: HttpRequest,
+    actor: Any,
+    state: dict[str, Any],
+    path: Any,
+    import_settings: excel_import.ImportSettings,
+    data: dict[str, Any],
+) -> HttpResponse:
     try:
         edition, outcome = services.import_excel_edition(
-            path=path, import_settings=import_settings, framework_key=state["framework_key"],
-            framework_title=state["framework_title"], edition_code=state["edition_code"], title=state["title"],
-            publisher=state["publisher"], fiscal_year=state["fiscal_year"], official=bool(data.get("official")),
-            file_label=state["name"], sha256=state["sha256"],
+            path=path,
+            import_settings=import_settings,
+            framework_key=state["framework_key"],
+            framework_title=state["framework_title"],
+            edition_code=state["edition_code"],
+            title=state["title"],
+            publisher=state["publisher"],
+            fiscal_year=state["fiscal_year"],
+            official=bool(data.get("official")),
+            file_label=state["name"],
+            sha256=state["sha256"],
             declared_by=str(request.user) if data.get("official") else "",
         )
     except services.ExcelImportError as error:
@@ -148,10 +190,16 @@ def _confirm(request: HttpRequest, actor: Any, state: dict[str, Any], path: Any,
     services.discard_upload(state["sha256"])
     request.session.pop(SESSION_KEY, None)
     if outcome.status == "unchanged":
-        messages.info(request, _("同じ内容の版が既にあります（%(key)s #%(v)d）。") % {"key": edition.key, "v": edition.version})
+        messages.info(
+            request,
+            _("同じ内容の版が既にあります（%(key)s #%(v)d）。") % {"key": edition.key, "v": edition.version},
+        )
     else:
-        messages.success(request, _("%(key)s #%(v)d を登録しました（%(n)d 項目）。") % {
-            "key": edition.key, "v": edition.version, "n": outcome.count})
+        messages.success(
+            request,
+            _("%(key)s #%(v)d を登録しました（%(n)d 項目）。")
+            % {"key": edition.key, "v": edition.version, "n": outcome.count},
+        )
     return redirect("library:edition_detail", pk=edition.pk)
 
 

@@ -89,8 +89,9 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
-_ALLOWED_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp",
-                                                            "map", "seq")}
+_ALLOWED_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+}
 
 
 def _convert(loader: _Loader, node: Node) -> Any:
@@ -104,8 +105,9 @@ def _convert(loader: _Loader, node: Node) -> Any:
             if not isinstance(key, str):
                 raise YamlProblem(f"キーは文字列にしてください（{key!r}）", _line(key_node))
             if key in result:
-                raise YamlProblem(f"キー '{key}' が重複しています（最初は {result.lines[key]} 行目）",
-                                  _line(key_node))
+                raise YamlProblem(
+                    f"キー '{key}' が重複しています（最初は {result.lines[key]} 行目）", _line(key_node)
+                )
             result[key] = _convert(loader, value_node)
             result.lines[key] = _line(key_node)
         return result
@@ -159,8 +161,7 @@ def _check_events(text: str) -> None:
 def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Parse one YAML document into LMap / LList / scalars, or raise YamlProblem."""
     if len(data) > max_bytes:
-        raise YamlProblem(
-            f"ファイルが大きすぎます（{len(data):,} バイト、上限 {max_bytes:,} バイト）", None)
+        raise YamlProblem(f"ファイルが大きすぎます（{len(data):,} バイト、上限 {max_bytes:,} バイト）", None)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

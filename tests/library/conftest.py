@@ -28,7 +28,9 @@ def library(db: None) -> dict[str, Any]:
 
 @pytest.fixture
 def lib_org(db: None) -> Organisation:
-    return Organisation.objects.create(kind="institution", name="ライブラリ試験病院", code="lib-test-hospital")
+    return Organisation.objects.create(
+        kind="institution", name="ライブラリ試験病院", code="lib-test-hospital"
+    )
 
 
 @pytest.fixture

@@ -18,19 +18,31 @@ from anzen.library.models import Edition, RequirementNode, Verified
 from .excel_helpers import EXPECTED_IDS, HOSPITAL_ROWS, workbook_bytes, write_workbook
 
 PROFILE = excel_import.ImportSettings.from_dict(
-    excel_import.builtin_profiles()["mhlw-checklist-institution"]["settings"])
+    excel_import.builtin_profiles()["mhlw-checklist-institution"]["settings"]
+)
 
 
 def counts() -> tuple[int, int, int]:
     return Edition.objects.count(), RequirementNode.objects.count(), AuditEntry.objects.count()
 
 
-def run_import(path: Path, *, official: bool = False, settings: excel_import.ImportSettings = PROFILE,
-               code: str = "R8") -> tuple[Edition, Any]:
+def run_import(
+    path: Path, *, official: bool = False, settings: excel_import.ImportSettings = PROFILE, code: str = "R8"
+) -> tuple[Edition, Any]:
     return services.import_excel_edition(
-        path=path, import_settings=settings, framework_key="mhlw-cyber-checklist", framework_title="",
-        edition_code=code, title="令和8年度版（Excel取込）", publisher="厚生労働省", fiscal_year=2026,
-        official=official, file_label=path.name, sha256="0" * 64, declared_by="tester" if official else "")
+        path=path,
+        import_settings=settings,
+        framework_key="mhlw-cyber-checklist",
+        framework_title="",
+        edition_code=code,
+        title="令和8年度版（Excel取込）",
+        publisher="厚生労働省",
+        fiscal_year=2026,
+        official=official,
+        file_label=path.name,
+        sha256="0" * 64,
+        declared_by="tester" if official else "",
+    )
 
 
 def test_parse_official_layout(tmp_path: Path) -> None:
@@ -43,8 +55,10 @@ def test_parse_official_layout(tmp_path: Path) -> None:
     assert items["H-1-1"].ref == "1(1)" and items["H-1-1"].row == 9
     assert items["H-2-4-pc"].ref == "2(4)"  # full-width （4） read as (4)
     groups = [n for n in result.nodes if n.kind == "group"]
-    assert [g.text for g in groups][:2] == ["医療情報システム全般について、以下を実施している。",
-                                            "サーバについて、以下を実施している。"]
+    assert [g.text for g in groups][:2] == [
+        "医療情報システム全般について、以下を実施している。",
+        "サーバについて、以下を実施している。",
+    ]
     block = next(n for n in result.nodes if n.kind == "section" and n.text == "令和8年度中")
     assert block.meta["instructions"][0].startswith("*以下項目は令和8年度中")
 
@@ -58,7 +72,9 @@ def test_sheet_preview_and_names(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_import_creates_an_unverified_edition_matching_library_ids(library: dict[str, Any], tmp_path: Path) -> None:
+def test_import_creates_an_unverified_edition_matching_library_ids(
+    library: dict[str, Any], tmp_path: Path
+) -> None:
     audit_before = AuditEntry.objects.count()
     edition, outcome = run_import(write_workbook(tmp_path / "r8.xlsx"))
     assert (outcome.status, edition.version, edition.origin) == ("loaded", 1, Edition.Origin.EXCEL_IMPORT)
@@ -154,11 +170,14 @@ def stored_files() -> list[Path]:
     return sorted(services.upload_dir().glob("*")) if services.upload_dir().exists() else []
 
 
-@pytest.mark.parametrize(("data", "name", "message"), [
-    (b"hello, this is not a workbook", "r8.xlsx", "xlsx 形式ではありません"),
-    (workbook_bytes(), "r8.xls", ".xlsx"),
-    (b"", "r8.xlsx", "空です"),
-])
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"hello, this is not a workbook", "r8.xlsx", "xlsx 形式ではありません"),
+        (workbook_bytes(), "r8.xls", ".xlsx"),
+        (b"", "r8.xlsx", "空です"),
+    ],
+)
 def test_bad_uploads_are_refused_and_not_stored(data: bytes, name: str, message: str) -> None:
     before = stored_files()
     with pytest.raises(services.ExcelImportError) as raised:
@@ -194,7 +213,10 @@ def test_huge_uncompressed_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_oversized_upload_is_refused() -> None:
     data = workbook_bytes()
-    with override_settings(ANZEN_MAX_UPLOAD_BYTES=len(data) - 1), pytest.raises(services.ExcelImportError) as raised:
+    with (
+        override_settings(ANZEN_MAX_UPLOAD_BYTES=len(data) - 1),
+        pytest.raises(services.ExcelImportError) as raised,
+    ):
         store(data)
     assert "大きすぎます" in raised.value.errors[0]
 

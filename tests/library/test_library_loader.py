@@ -32,9 +32,12 @@ mappings:
 
 def counts() -> dict[str, int]:
     return {
-        "editions": Edition.objects.count(), "nodes": RequirementNode.objects.count(),
-        "sets": MappingSet.objects.count(), "mappings": Mapping.objects.count(),
-        "schemas": AnswerSchema.objects.count(), "frameworks": Framework.objects.count(),
+        "editions": Edition.objects.count(),
+        "nodes": RequirementNode.objects.count(),
+        "sets": MappingSet.objects.count(),
+        "mappings": Mapping.objects.count(),
+        "schemas": AnswerSchema.objects.count(),
+        "frameworks": Framework.objects.count(),
         "audit": AuditEntry.objects.count(),
     }
 
@@ -44,8 +47,14 @@ def test_builtin_library_loads_every_file_once() -> None:
     result = loader.load_builtin_library()
     editions = {entry["key"]: entry for entry in result["editions"]}
     assert set(editions) == {
-        "mhlw-cyber-checklist@R5", "mhlw-cyber-checklist@R6", "mhlw-cyber-checklist@R7", "jahis-mds-sds@4.1",
-        "mhlw-guideline@6.0", "mhlw-guideline@4.x", "hispro-checksheets@2019", "iso-iec-27001@2013",
+        "mhlw-cyber-checklist@R5",
+        "mhlw-cyber-checklist@R6",
+        "mhlw-cyber-checklist@R7",
+        "jahis-mds-sds@4.1",
+        "mhlw-guideline@6.0",
+        "mhlw-guideline@4.x",
+        "hispro-checksheets@2019",
+        "iso-iec-27001@2013",
     }
     assert editions["mhlw-cyber-checklist@R5"]["count"] == 27
     assert editions["mhlw-cyber-checklist@R7"]["count"] == 30
@@ -80,7 +89,9 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.django_db
-def test_changed_file_creates_version_two_and_keeps_old_nodes(library: dict[str, Any], tmp_path: Path) -> None:
+def test_changed_file_creates_version_two_and_keeps_old_nodes(
+    library: dict[str, Any], tmp_path: Path
+) -> None:
     first = write(tmp_path, "e1.yaml", VALID)
     (outcome,) = loader.load_paths([first])
     assert (outcome.status, outcome.version) == ("loaded", 1)
@@ -123,7 +134,9 @@ def test_changed_file_creates_version_two_and_keeps_old_nodes(library: dict[str,
 @pytest.mark.django_db
 def test_invalid_batch_writes_nothing(library: dict[str, Any], tmp_path: Path) -> None:
     good = write(tmp_path, "good.yaml", VALID)
-    bad = write(tmp_path, "bad.yaml", VALID.replace("test-fw", "test-bad").replace("parent: S1", "parent: NOPE"))
+    bad = write(
+        tmp_path, "bad.yaml", VALID.replace("test-fw", "test-bad").replace("parent: S1", "parent: NOPE")
+    )
     before = counts()
     with pytest.raises(loader.LibraryLoadError) as raised:
         loader.load_paths([good, bad])
@@ -134,9 +147,14 @@ def test_invalid_batch_writes_nothing(library: dict[str, Any], tmp_path: Path) -
 
 @pytest.mark.django_db
 def test_answer_schema_options_cannot_change(library: dict[str, Any], tmp_path: Path) -> None:
-    path = write(tmp_path, "schemas.yaml", (
-        "format: 1\nkind: answer_schemas\nanswer_schemas:\n  - id: yes-no\n    label: はい／いいえ\n"
-        "    options:\n      - {value: 'yes', label: はい}\n      - {value: 'maybe', label: たぶん}\n"))
+    path = write(
+        tmp_path,
+        "schemas.yaml",
+        (
+            "format: 1\nkind: answer_schemas\nanswer_schemas:\n  - id: yes-no\n    label: はい／いいえ\n"
+            "    options:\n      - {value: 'yes', label: はい}\n      - {value: 'maybe', label: たぶん}\n"
+        ),
+    )
     with pytest.raises(loader.LibraryLoadError) as raised:
         loader.load_paths([path])
     assert raised.value.issues[0].node_id == "yes-no"

@@ -17,14 +17,16 @@ def r5_expectations() -> list[dict[str, Any]]:
     rows = []
     for item in fixture_yaml("mhlw-cyber-checklist-R5.yaml")["items"]:
         section_number = item["section"].split()[0]
-        rows.append({
-            "id": item["id"],
-            "text": item["text"],
-            "ref": f"{section_number}{item['number']}" if item["number"] else "",
-            "required_from": 2023 if item["r5_status"] == "required" else 2024,
-            "audience": "institution" if item["form"] == "hospital" else "vendor",
-            "group": item["group"],
-        })
+        rows.append(
+            {
+                "id": item["id"],
+                "text": item["text"],
+                "ref": f"{section_number}{item['number']}" if item["number"] else "",
+                "required_from": 2023 if item["r5_status"] == "required" else 2024,
+                "audience": "institution" if item["form"] == "hospital" else "vendor",
+                "group": item["group"],
+            }
+        )
     return rows
 
 
@@ -40,7 +42,9 @@ def test_every_r5_item_equals_the_reference(library: dict[str, Any]) -> None:
     edition = Edition.objects.get(key="mhlw-cyber-checklist@R5", is_current=True)
     assert edition.fiscal_year == 2023
     assert edition.verified == Verified.TRUE
-    nodes = {n.node_id: n for n in edition.nodes.filter(kind=RequirementNode.Kind.ITEM).select_related("parent")}
+    nodes = {
+        n.node_id: n for n in edition.nodes.filter(kind=RequirementNode.Kind.ITEM).select_related("parent")
+    }
     expected = r5_expectations()
     assert set(nodes) == {row["id"] for row in expected}
     for row in expected:
@@ -64,7 +68,10 @@ def test_r5_conditions_and_gating(library: dict[str, Any]) -> None:
     assert nodes["H-0"].meta["gating"] is True
     for node_id in ("H-2-2", "H-2-3"):
         assert nodes[node_id].meta["conditions"] == ["no_vendor_contract"]
-        assert nodes[node_id].meta["condition_note"] == "*2(2)及び2(3)については、事業者と契約していない場合には、記入不要です。"
+        assert (
+            nodes[node_id].meta["condition_note"]
+            == "*2(2)及び2(3)については、事業者と契約していない場合には、記入不要です。"
+        )
     assert "conditions" not in nodes["H-2-1"].meta
     reference_block = nodes["H-B2"]
     assert reference_block.text == "参考項目(令和6年度中)"
@@ -90,18 +97,34 @@ def mds_expectations() -> list[dict[str, Any]]:
     schemas = {"standard": "yes-no-na-remarks", "applicability": "applicable-remarks", None: None}
     rows = []
     for item in fixture_yaml("jahis-mds-sds-4.1.yaml")["items"]:
-        rows.append({"id": item["id"], "text": item["text"], "schema": schemas[item["answers"]],
-                     "parent": item["parent"] or item["section"]})
+        rows.append(
+            {
+                "id": item["id"],
+                "text": item["text"],
+                "schema": schemas[item["answers"]],
+                "parent": item["parent"] or item["section"],
+            }
+        )
         for sub in item["sub_items"]:
-            rows.append({"id": sub["id"], "text": sub["text"], "schema": schemas[sub["answers"]],
-                         "parent": item["id"]})
+            rows.append(
+                {
+                    "id": sub["id"],
+                    "text": sub["text"],
+                    "schema": schemas[sub["answers"]],
+                    "parent": item["id"],
+                }
+            )
     return rows
 
 
 def test_every_mds_item_equals_the_reference(library: dict[str, Any]) -> None:
     edition = Edition.objects.get(key="jahis-mds-sds@4.1")
-    nodes = {n.node_id: n for n in edition.nodes.filter(kind=RequirementNode.Kind.ITEM)
-             .select_related("parent", "answer_schema")}
+    nodes = {
+        n.node_id: n
+        for n in edition.nodes.filter(kind=RequirementNode.Kind.ITEM).select_related(
+            "parent", "answer_schema"
+        )
+    }
     expected = mds_expectations()
     assert len(expected) == 37
     assert set(nodes) == {row["id"] for row in expected}

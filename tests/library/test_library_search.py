@@ -67,5 +67,7 @@ def test_search_only_current_editions_and_by_edition(library: dict[str, Any]) ->
 
 @pytest.mark.django_db
 def test_search_sees_section_titles(library: dict[str, Any]) -> None:
-    found = set(selectors.search(Actor.system(), "体制構築").filter(kind="item").values_list("node_id", flat=True))
+    found = set(
+        selectors.search(Actor.system(), "体制構築").filter(kind="item").values_list("node_id", flat=True)
+    )
     assert {"H-1-1", "V-1-1"} <= found

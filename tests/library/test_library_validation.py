@@ -107,7 +107,9 @@ def test_wrong_types_name_the_line_and_id() -> None:
 
 
 def test_boolean_and_verified_values_are_checked() -> None:
-    text = VALID.replace("required_from: 2024", "required_from: 2024\n    reference_only: maybe\n    verified: perhaps")
+    text = VALID.replace(
+        "required_from: 2024", "required_from: 2024\n    reference_only: maybe\n    verified: perhaps"
+    )
     result = check(text)
     messages = {issue.message: issue for issue in result.issues}
     assert any("reference_only" in m and "true または false" in m for m in messages)
@@ -159,7 +161,8 @@ def test_bad_parent() -> None:
 
 def test_parent_defined_later_is_rejected() -> None:
     text = VALID.replace("    parent: S1\n    ref: 1(1)", "    parent: LATER\n    ref: 1(1)") + (
-        "  - id: LATER\n    kind: section\n    parent: F\n    text: 後の区分\n")
+        "  - id: LATER\n    kind: section\n    parent: F\n    text: 後の区分\n"
+    )
     issue = only_issue(check(text))
     assert issue.node_id == "I-1"
     assert "前に定義" in issue.message
@@ -188,7 +191,9 @@ def test_edition_id_must_match_framework_and_edition() -> None:
 
 
 def test_licence_and_sources_are_required() -> None:
-    text = VALID.replace("  licence: テスト用の本文です。\n", "").replace("  sources:\n    - title: テスト\n", "")
+    text = VALID.replace("  licence: テスト用の本文です。\n", "").replace(
+        "  sources:\n    - title: テスト\n", ""
+    )
     result = check(text)
     messages = " ".join(issue.message for issue in result.issues)
     assert "licence" in messages and "sources" in messages
@@ -202,7 +207,11 @@ def test_duplicate_yaml_keys_are_errors() -> None:
 
 
 def test_alias_bomb_is_refused() -> None:
-    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b]\n'
+    bomb = (
+        'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+        "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        "c: [*b,*b,*b,*b,*b,*b]\n"
+    )
     issue = only_issue(check(bomb))
     assert issue.line == 1
     assert "アンカー" in issue.message or "エイリアス" in issue.message
@@ -268,7 +277,11 @@ def test_unknown_relation_and_basis() -> None:
     text = MAPPING.replace("relation: equal", "relation: equals").replace("basis: explicit", "basis: guess")
     result = check(text, known)
     relation = next(issue for issue in result.issues if "equals" in issue.message)
-    assert (relation.line, relation.node_id, relation.file) == (line_of(text, "relation: equals"), "I-1", FILE)
+    assert (relation.line, relation.node_id, relation.file) == (
+        line_of(text, "relation: equals"),
+        "I-1",
+        FILE,
+    )
     assert "not_related" in relation.message
     basis = next(issue for issue in result.issues if "guess" in issue.message)
     assert basis.line == line_of(text, "basis: guess")
@@ -297,8 +310,10 @@ def test_duplicate_mapping_pairs() -> None:
 
 @pytest.mark.parametrize("value", ["yes", "True"])
 def test_answer_schema_option_values_must_be_strings(value: str) -> None:
-    text = (f"format: 1\nkind: answer_schemas\nanswer_schemas:\n  - id: yn\n    label: はい／いいえ\n"
-            f"    options:\n      - {{value: {value}, label: はい}}\n")
+    text = (
+        f"format: 1\nkind: answer_schemas\nanswer_schemas:\n  - id: yn\n    label: はい／いいえ\n"
+        f"    options:\n      - {{value: {value}, label: はい}}\n"
+    )
     issue = only_issue(check(text))
     assert (issue.line, issue.node_id) == (line_of(text, "value:"), "yn")
     assert "引用符" in issue.message

@@ -17,7 +17,9 @@ from .conftest import fixture_yaml
 from .excel_helpers import EXPECTED_IDS, workbook_bytes
 
 pytestmark = pytest.mark.django_db
-MAX_QUERIES = 14  # session, user, membership, session save … plus the page's own few; independent of data size
+MAX_QUERIES = (
+    14  # session, user, membership, session save … plus the page's own few; independent of data size
+)
 
 
 def edition(key: str) -> Edition:
@@ -32,7 +34,7 @@ def item_html(html: str, node_id: str) -> str:
     """The <li> of one node in the tree (up to its nested list or the next item)."""
     start = html.index(f'id="n-{node_id}"')
     end = html.find("<li", start)
-    return html[start:end if end != -1 else None]
+    return html[start : end if end != -1 else None]
 
 
 def test_login_required(client: Client, library: dict[str, Any]) -> None:
@@ -40,12 +42,19 @@ def test_login_required(client: Client, library: dict[str, Any]) -> None:
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_framework_list(staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any) -> None:
+def test_framework_list(
+    staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(reverse("library:framework_list"))
     assert response.status_code == 200
     html = response.content.decode()
-    for key in ("mhlw-cyber-checklist@R5", "jahis-mds-sds@4.1", "iso-iec-27001@2013", "hispro-checksheets@2019"):
+    for key in (
+        "mhlw-cyber-checklist@R5",
+        "jahis-mds-sds@4.1",
+        "iso-iec-27001@2013",
+        "hispro-checksheets@2019",
+    ):
         assert reverse("library:edition_detail", args=[edition(key).pk]) in html
     assert "医療機関におけるサイバーセキュリティ対策チェックリスト 令和5年度版" in html
     assert "確認済み" in html and "一部確認" in html
@@ -54,11 +63,15 @@ def test_framework_list(staff_client: Client, library: dict[str, Any], django_as
 
 
 def test_framework_list_shows_import_to_admin(admin_client: Client, library: dict[str, Any]) -> None:
-    assert reverse("library:import_upload") in admin_client.get(reverse("library:framework_list")).content.decode()
+    assert (
+        reverse("library:import_upload")
+        in admin_client.get(reverse("library:framework_list")).content.decode()
+    )
 
 
-def test_r5_edition_page_shows_every_item_as_in_the_reference(staff_client: Client, library: dict[str, Any],
-                                                              django_assert_max_num_queries: Any) -> None:
+def test_r5_edition_page_shows_every_item_as_in_the_reference(
+    staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     r5 = edition("mhlw-cyber-checklist@R5")
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(reverse("library:edition_detail", args=[r5.pk]))
@@ -76,8 +89,9 @@ def test_r5_edition_page_shows_every_item_as_in_the_reference(staff_client: Clie
 
 
 def test_unverified_items_are_never_shown_as_official(staff_client: Client, library: dict[str, Any]) -> None:
-    html = staff_client.get(reverse("library:edition_detail", args=[edition("mhlw-cyber-checklist@R7").pk])
-                            ).content.decode()
+    html = staff_client.get(
+        reverse("library:edition_detail", args=[edition("mhlw-cyber-checklist@R7").pk])
+    ).content.decode()
     usb = item_html(html, "H-R7-usb")
     assert "unverified-text" in usb and "本文未収録" in usb and "未確認" in usb
     assert "USBストレージ等の外部接続機器に対する接続制限" in usb
@@ -88,14 +102,19 @@ def test_unverified_items_are_never_shown_as_official(staff_client: Client, libr
 
 
 def test_copyrighted_edition_shows_its_licence(staff_client: Client, library: dict[str, Any]) -> None:
-    html = staff_client.get(reverse("library:edition_detail", args=[edition("jahis-mds-sds@4.1").pk])).content.decode()
+    html = staff_client.get(
+        reverse("library:edition_detail", args=[edition("jahis-mds-sds@4.1").pk])
+    ).content.decode()
     assert "再配布の許諾は確認していません" in html
-    iso = staff_client.get(reverse("library:edition_detail", args=[edition("iso-iec-27001@2013").pk])).content.decode()
+    iso = staff_client.get(
+        reverse("library:edition_detail", args=[edition("iso-iec-27001@2013").pk])
+    ).content.decode()
     assert "本文は収録していません" in iso and "本文未収録" in item_html(iso, "4.1")
 
 
-def test_node_detail_with_mappings_both_ways(staff_client: Client, library: dict[str, Any],
-                                             django_assert_max_num_queries: Any) -> None:
+def test_node_detail_with_mappings_both_ways(
+    staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     item = node("mhlw-cyber-checklist@R5", "H-2-4-server")
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(reverse("library:node_detail", args=[item.pk]))
@@ -109,17 +128,22 @@ def test_node_detail_with_mappings_both_ways(staff_client: Client, library: dict
     assert "令和6年度版" in html  # the same item in other editions
     reverse_html = staff_client.get(reverse("library:node_detail", args=[target.pk])).content.decode()
     assert "←" in reverse_html and reverse("library:node_detail", args=[item.pk]) in reverse_html
-    explicit = staff_client.get(reverse("library:node_detail", args=[node("mhlw-cyber-checklist@R5", "H-2-3").pk]))
+    explicit = staff_client.get(
+        reverse("library:node_detail", args=[node("mhlw-cyber-checklist@R5", "H-2-3").pk])
+    )
     assert "明示（文書に記載）" in explicit.content.decode()
 
 
 def test_node_detail_shows_notes_as_not_official(staff_client: Client, library: dict[str, Any]) -> None:
-    html = staff_client.get(reverse("library:node_detail", args=[node("mhlw-cyber-checklist@R5", "H-1-1").pk])
-                            ).content.decode()
+    html = staff_client.get(
+        reverse("library:node_detail", args=[node("mhlw-cyber-checklist@R5", "H-1-1").pk])
+    ).content.decode()
     assert "公式の文言ではありません" in html and "マニュアルの要旨" in html
 
 
-def test_search_page(staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any) -> None:
+def test_search_page(
+    staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(reverse("library:search"), {"q": "（保守）"})
     html = response.content.decode()
@@ -132,8 +156,9 @@ def test_search_page(staff_client: Client, library: dict[str, Any], django_asser
     assert "<script>" not in escaped.split("<main", 1)[1]
 
 
-def test_search_query_count_does_not_grow_with_results(staff_client: Client, library: dict[str, Any],
-                                                       django_assert_max_num_queries: Any) -> None:
+def test_search_query_count_does_not_grow_with_results(
+    staff_client: Client, library: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
     with django_assert_max_num_queries(MAX_QUERIES):
         response = staff_client.get(reverse("library:search"), {"q": "こと"})
     assert len(re.findall(r"<tr>", response.content.decode())) > 40
@@ -161,11 +186,18 @@ def test_import_is_for_administrators(staff_client: Client, library: dict[str, A
 def upload(client: Client, data: bytes, name: str = "r8.xlsx") -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(reverse("library:import_upload"), {
-        "file": SimpleUploadedFile(name, data), "framework": "mhlw-cyber-checklist", "edition_code": "R8",
-        "title": "令和8年度版（取込）", "publisher": "厚生労働省", "fiscal_year": "2026",
-        "profile": "builtin:mhlw-checklist-institution",
-    })
+    return client.post(
+        reverse("library:import_upload"),
+        {
+            "file": SimpleUploadedFile(name, data),
+            "framework": "mhlw-cyber-checklist",
+            "edition_code": "R8",
+            "title": "令和8年度版（取込）",
+            "publisher": "厚生労働省",
+            "fiscal_year": "2026",
+            "profile": "builtin:mhlw-checklist-institution",
+        },
+    )
 
 
 def test_import_wizard_happy_path(admin_client: Client, library: dict[str, Any]) -> None:
@@ -173,8 +205,15 @@ def test_import_wizard_happy_path(admin_client: Client, library: dict[str, Any])
     assert response.status_code == 302 and response["Location"] == reverse("library:import_configure")
     configure = admin_client.get(reverse("library:import_configure"))
     assert configure.status_code == 200 and "医療機関確認用" in configure.content.decode()
-    form = {"sheet": "医療機関確認用", "text_col": "B", "ref_col": "B", "section_col": "A", "audience": "institution",
-            "header_text": "チェック項目", "id_prefix": "H"}
+    form = {
+        "sheet": "医療機関確認用",
+        "text_col": "B",
+        "ref_col": "B",
+        "section_col": "A",
+        "audience": "institution",
+        "header_text": "チェック項目",
+        "id_prefix": "H",
+    }
     preview = admin_client.post(reverse("library:import_configure"), {**form, "action": "preview"})
     html = preview.content.decode()
     for node_id in EXPECTED_IDS:
@@ -185,9 +224,14 @@ def test_import_wizard_happy_path(admin_client: Client, library: dict[str, Any])
     assert stored
     done = admin_client.post(reverse("library:import_configure"), {**form, "action": "confirm"})
     created = Edition.objects.get(key="mhlw-cyber-checklist@R8")
-    assert done.status_code == 302 and done["Location"] == reverse("library:edition_detail", args=[created.pk])
+    assert done.status_code == 302 and done["Location"] == reverse(
+        "library:edition_detail", args=[created.pk]
+    )
     assert created.verified == "false" and created.origin == "excel"
-    assert list(created.nodes.filter(kind="item").order_by("position").values_list("node_id", flat=True)) == EXPECTED_IDS
+    assert (
+        list(created.nodes.filter(kind="item").order_by("position").values_list("node_id", flat=True))
+        == EXPECTED_IDS
+    )
     assert not any(path.exists() for path in stored)  # the stored upload is removed after confirming
 
 
@@ -202,12 +246,22 @@ def test_import_wizard_rejects_bad_files(admin_client: Client, library: dict[str
     assert admin_client.get(reverse("library:import_configure")).status_code == 302  # nothing to configure
 
 
-def test_import_preview_errors_block_confirmation(admin_client: Client, library: dict[str, Any],
-                                                  tmp_path: Path) -> None:
+def test_import_preview_errors_block_confirmation(
+    admin_client: Client, library: dict[str, Any], tmp_path: Path
+) -> None:
     upload(admin_client, workbook_bytes(formula_at="B11"))
-    form = {"sheet": "医療機関確認用", "text_col": "B", "ref_col": "B", "section_col": "A", "audience": "institution",
-            "header_text": "チェック項目", "id_prefix": "H"}
-    html = admin_client.post(reverse("library:import_configure"), {**form, "action": "preview"}).content.decode()
+    form = {
+        "sheet": "医療機関確認用",
+        "text_col": "B",
+        "ref_col": "B",
+        "section_col": "A",
+        "audience": "institution",
+        "header_text": "チェック項目",
+        "id_prefix": "H",
+    }
+    html = admin_client.post(
+        reverse("library:import_configure"), {**form, "action": "preview"}
+    ).content.decode()
     assert "数式" in html and 'value="confirm"' not in html
     admin_client.post(reverse("library:import_configure"), {**form, "action": "confirm"})
     assert not Edition.objects.filter(key="mhlw-cyber-checklist@R8").exists()
@@ -220,6 +274,8 @@ def test_edition_page_queries_do_not_depend_on_size(staff_client: Client, librar
     counts = []
     for key in ("iso-iec-27001@2013", "mhlw-guideline@6.0"):  # 32 and 121 nodes
         with CaptureQueriesContext(connection) as queries:
-            assert staff_client.get(reverse("library:edition_detail", args=[edition(key).pk])).status_code == 200
+            assert (
+                staff_client.get(reverse("library:edition_detail", args=[edition(key).pk])).status_code == 200
+            )
         counts.append(len(queries))
     assert counts[0] == counts[1]

@@ -30,8 +30,12 @@ VALUE_LABELS = {
     "vendor": _("事業者"),
     "both": _("共通"),
 }
-SCOPE_LABELS = {"all": _("医療情報システム全般"), "server": _("サーバ"), "pc": _("端末PC"),
-                "network": _("ネットワーク機器")}
+SCOPE_LABELS = {
+    "all": _("医療情報システム全般"),
+    "server": _("サーバ"),
+    "pc": _("端末PC"),
+    "network": _("ネットワーク機器"),
+}
 CONDITION_LABELS = {"no_vendor_contract": _("事業者と契約していない場合は記入不要")}
 
 
