@@ -103,8 +103,15 @@ run_pytest() {  # $1: label (sqlite / postgresql); the rest: extra pytest argume
     if [ "$PYTEST_WORKERS" != 0 ]; then workers=(-n "$PYTEST_WORKERS"); fi
     rm -rf "${ARTIFACTS:?}/$label"
     mkdir -p "$ARTIFACTS/$label"
+    # In the background and waited for, so that a signal to this script runs its trap at once
+    # (stopping pytest and removing the throwaway cluster) instead of after pytest ends.
     ANZEN_TEST_ARTIFACTS="$ARTIFACTS/$label" .venv/bin/pytest -q "${workers[@]}" \
-        --junitxml="$ARTIFACTS/$label/junit.xml" "$@"
+        --junitxml="$ARTIFACTS/$label/junit.xml" "$@" </dev/null &
+    PYTEST_PID=$!
+    wait "$PYTEST_PID"
+    local status=$?
+    PYTEST_PID=""
+    return "$status"
 }
 
 PG_TMP=""
@@ -118,8 +125,20 @@ cleanup_pg() {
     echo "throwaway PostgreSQL cluster stopped and removed ($PG_TMP)"
     PG_TMP=""
 }
+PYTEST_PID=""
+interrupted() {
+    trap - INT TERM
+    printf '\ninterrupted\n' >&2
+    if [ -n "$PYTEST_PID" ]; then
+        pkill -TERM -P "$PYTEST_PID" 2>/dev/null  # the pytest-xdist workers
+        kill -TERM "$PYTEST_PID" 2>/dev/null
+        wait "$PYTEST_PID" 2>/dev/null
+    fi
+    cleanup_pg
+    exit 130
+}
 trap cleanup_pg EXIT
-trap 'cleanup_pg; exit 130' INT TERM
+trap interrupted INT TERM
 
 as_pg() {  # initdb and pg_ctl refuse to run as root: run them as the postgres user then
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -50,7 +50,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if ! "$VENV/bin/uv" --version 2>/dev/null | grep -q "^uv ${UV_VERSION}\b"; then
     echo "venv: installing uv ${UV_VERSION} into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+    "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check "uv==${UV_VERSION}"
 fi
 
 key_of() {  # the stamp content for a lock kind
