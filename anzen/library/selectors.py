@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from anzen.accounts.roles import Perm
 from anzen.common.permissions import Actor, get_scoped, scope
 from anzen.library import diff, domain, text
-from anzen.library.models import Edition, ImportProfile, Mapping, MappingSet, RequirementNode
+from anzen.library.models import AnswerSchema, Edition, ImportProfile, Mapping, MappingSet, RequirementNode
 
 _ITEM = Q(nodes__kind=RequirementNode.Kind.ITEM)
 
@@ -76,6 +76,8 @@ class TreeNode:
     status: str
     mapping_count: int = 0
     children: list[TreeNode] = field(default_factory=list)
+    show_audience: bool = False  # differs from the enclosing node's (forms say it once)
+    show_schema: bool = False  # differs from the edition's default answer schema
 
 
 def edition_tree(edition: Edition) -> list[TreeNode]:
@@ -93,16 +95,19 @@ def edition_tree(edition: Edition) -> list[TreeNode]:
         .annotate(n=Count("id"))
         .values_list("target_id", "n")
     )
+    default_schema = (edition.meta or {}).get("default_answer_schema")
     by_pk: dict[int, TreeNode] = {}
     roots: list[TreeNode] = []
     for node in nodes:
+        parent = by_pk.get(node.parent_id) if node.parent_id else None
         entry = TreeNode(
             node,
             diff.status_of(node.required_from, node.reference_only, edition.fiscal_year),
             out_counts.get(node.pk, 0) + in_counts.get(node.pk, 0),
+            show_audience=bool(node.audience) and (parent is None or parent.node.audience != node.audience),
+            show_schema=node.answer_schema is not None and node.answer_schema.key != default_schema,
         )
         by_pk[node.pk] = entry
-        parent = by_pk.get(node.parent_id) if node.parent_id else None
         (parent.children if parent else roots).append(entry)
     return roots
 
@@ -237,6 +242,12 @@ def mapping_sets(actor: Actor, edition: Edition | None = None) -> QuerySet[Mappi
     if edition is not None:
         sets = sets.filter(Q(source_edition=edition) | Q(target_edition=edition))
     return sets.select_related("source_edition", "target_edition").annotate(mapping_count=Count("mappings"))
+
+
+def answer_schema(actor: Actor, key: str | None) -> AnswerSchema | None:
+    if not key:
+        return None
+    return scope(actor, AnswerSchema.objects.filter(key=key), Perm.LIBRARY_VIEW).first()
 
 
 def import_profiles(actor: Actor) -> QuerySet[ImportProfile]:

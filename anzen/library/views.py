@@ -67,6 +67,9 @@ def edition_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "previous": selectors.previous_edition(actor, edition),
             "scope_labels": SCOPE_LABELS,
             "item_count": next((v.item_count for v in versions if v.pk == edition.pk), 0),
+            "default_schema": selectors.answer_schema(
+                actor, (edition.meta or {}).get("default_answer_schema")
+            ),
         },
     )
 

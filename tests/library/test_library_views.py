@@ -233,6 +233,8 @@ def test_import_wizard_happy_path(admin_client: Client, library: dict[str, Any])
         == EXPECTED_IDS
     )
     assert not any(path.exists() for path in stored)  # the stored upload is removed after confirming
+    page = admin_client.get(done["Location"]).content.decode()
+    assert "Excel取込" in page and "未確認" in item_html(page, "H-1-1")
 
 
 def test_import_wizard_rejects_bad_files(admin_client: Client, library: dict[str, Any]) -> None:
