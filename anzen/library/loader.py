@@ -148,7 +148,9 @@ def validate_paths(
 
 
 @transaction.atomic
-def load_paths(paths: Sequence[Path], *, labels: dict[Path, str] | None = None) -> list[Outcome]:
+def load_paths(
+    paths: Sequence[Path], *, labels: dict[Path, str] | None = None, keep_newer: bool = False
+) -> list[Outcome]:
     """Validate then load files in one transaction; raise LibraryLoadError (nothing written) on problems."""
     results = validate_paths(paths, labels=labels)
     issues = [issue for result in results for issue in result.issues]
@@ -156,14 +158,17 @@ def load_paths(paths: Sequence[Path], *, labels: dict[Path, str] | None = None) 
         raise LibraryLoadError(issues)
     ordered = sorted(results, key=lambda r: _KIND_ORDER[_kind_of(r.parsed)])
     outcomes: list[Outcome] = []
+    in_batch: dict[str, Edition] = {}
     for result in ordered:
         parsed = result.parsed
         if isinstance(parsed, domain.ParsedAnswerSchemas):
             outcomes.append(load_answer_schemas(parsed=parsed))
         elif isinstance(parsed, domain.ParsedEdition):
-            outcomes.append(load_edition(parsed=parsed)[1])
+            edition, outcome = load_edition(parsed=parsed, keep_newer=keep_newer)
+            in_batch[edition.key] = edition
+            outcomes.append(outcome)
         elif isinstance(parsed, domain.ParsedMappingSet):
-            outcomes.append(load_mapping_set(parsed=parsed)[1])
+            outcomes.append(load_mapping_set(parsed=parsed, editions=in_batch)[1])
     return outcomes
 
 
@@ -178,7 +183,7 @@ def _kind_of(parsed: domain.Parsed | None) -> str:
 def load_builtin_library() -> dict[str, Any]:
     """Load the shipped library (called by `anzen setup`); a second run changes nothing."""
     paths = builtin_files()
-    outcomes = load_paths(paths, labels={path: builtin_label(path) for path in paths})
+    outcomes = load_paths(paths, labels={path: builtin_label(path) for path in paths}, keep_newer=True)
     counted = [o for o in outcomes if o.kind != "answer_schemas"]
     return {
         "loaded": sum(1 for o in counted if o.status == "loaded"),
@@ -259,14 +264,16 @@ def load_edition(
     parsed: domain.ParsedEdition,
     origin: str = Edition.Origin.LIBRARY_FILE,
     extra_meta: dict[str, Any] | None = None,
+    keep_newer: bool = False,
 ) -> tuple[Edition, Outcome]:
     """Load one parsed edition: no-op when unchanged, otherwise a new version with all its nodes."""
     spec = parsed.edition
     content_hash = parsed.content_hash
     current = Edition.objects.select_for_update().filter(key=spec.key, is_current=True).first()
-    if current is not None and current.content_hash == content_hash:
-        return current, Outcome(
-            parsed.file, "edition", spec.key, "unchanged", current.version, parsed.item_count
+    loaded = _already_loaded(current, content_hash, keep_newer) if current is not None else None
+    if loaded is not None:
+        return loaded, Outcome(
+            parsed.file, "edition", spec.key, "unchanged", loaded.version, parsed.item_count
         )
     needed = {node.answer_schema for node in parsed.nodes if node.answer_schema}
     schemas = {schema.key: schema for schema in AnswerSchema.objects.filter(key__in=needed)}
@@ -336,6 +343,21 @@ def load_edition(
     )
 
 
+def _already_loaded(current: Edition, content_hash: str, keep_newer: bool) -> Edition | None:
+    """The version that already holds this content, if loading it again should change nothing.
+
+    Normally only the current version counts (loading older content again makes a new version).
+    With `keep_newer` (the shipped library, loaded by every `anzen setup`) any earlier version with
+    the same content counts too: a newer version an administrator loaded or imported from Excel for
+    the same edition key is not silently superseded by the shipped file.
+    """
+    if current.content_hash == content_hash:
+        return current
+    if keep_newer:
+        return Edition.objects.filter(key=current.key, content_hash=content_hash).order_by("-version").first()
+    return None
+
+
 def _create_nodes(edition: Edition, parsed: domain.ParsedEdition, schemas: dict[str, AnswerSchema]) -> None:
     by_id = {node.node_id: node for node in parsed.nodes}
     depth = parsed.depth_of()
@@ -373,17 +395,21 @@ def _create_nodes(edition: Edition, parsed: domain.ParsedEdition, schemas: dict[
 
 
 @transaction.atomic
-def load_mapping_set(*, parsed: domain.ParsedMappingSet) -> tuple[MappingSet, Outcome]:
-    editions = {
-        key: Edition.objects.filter(key=key, is_current=True).first()
+def load_mapping_set(
+    *, parsed: domain.ParsedMappingSet, editions: dict[str, Edition] | None = None
+) -> tuple[MappingSet, Outcome]:
+    """Bind to the versions loaded in the same batch (`editions`), otherwise to the current versions."""
+    batch = editions or {}
+    bound_editions = {
+        key: batch.get(key) or Edition.objects.filter(key=key, is_current=True).first()
         for key in (parsed.source_edition, parsed.target_edition)
     }
-    missing = [key for key, edition in editions.items() if edition is None]
+    missing = [key for key, edition in bound_editions.items() if edition is None]
     if missing:
         raise LibraryLoadError(
             [Issue(parsed.file, None, "", f"版 '{key}' が読み込まれていません") for key in missing]
         )
-    source, target = editions[parsed.source_edition], editions[parsed.target_edition]
+    source, target = bound_editions[parsed.source_edition], bound_editions[parsed.target_edition]
     assert source is not None and target is not None
     bound = {source.key: source.version, target.key: target.version}
     content_hash = parsed.content_hash(bound)

@@ -136,7 +136,7 @@ def node_detail(actor: Actor, pk: int) -> NodeDetail:
     outline = {
         row["pk"]: row for row in node.edition.nodes.values("pk", "parent_id", "ref", "text", "topic", "kind")
     }
-    ancestors = []
+    ancestors: list[dict[str, Any]] = []
     parent_id = node.parent_id
     while parent_id and parent_id in outline and len(ancestors) < 50:
         ancestors.insert(0, outline[parent_id])

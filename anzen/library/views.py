@@ -113,7 +113,7 @@ def search(request: HttpRequest) -> HttpResponse:
                     "content": text.highlight(node.text or node.topic or node.text_partial, terms),
                     "ref": text.highlight(node.ref, terms),
                     "parent": text.highlight(node.parent.text or node.parent.topic, terms)
-                    if node.parent_id
+                    if node.parent is not None
                     else "",
                 }
             )
@@ -140,7 +140,8 @@ def edition_diff(request: HttpRequest) -> HttpResponse:
     by_pk = {e.pk: e for e in editions}
     data = request.GET.copy()
     if "b" in data and not data.get("a"):
-        after = by_pk.get(int(data["b"])) if data["b"].isdigit() else None
+        requested = data.get("b", "")
+        after = by_pk.get(int(requested)) if requested.isdigit() else None
         before = selectors.previous_edition(actor, after) if after else None
         if before is not None:
             data["a"] = str(before.pk)

@@ -80,7 +80,7 @@ class _Loader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", line)
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[return-value]
         finally:
             self._depth -= 1
 
@@ -180,9 +180,9 @@ def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
         return _convert(loader, root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
+        mark_line = mark.line + 1 if mark else None
         detail = error.problem or error.context or str(error)
-        raise YamlProblem(f"YAMLの構文エラー: {detail}", line) from error
+        raise YamlProblem(f"YAMLの構文エラー: {detail}", mark_line) from error
     except yaml.YAMLError as error:
         raise YamlProblem(f"YAMLの構文エラー: {error}", None) from error
     except RecursionError as error:

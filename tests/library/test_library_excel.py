@@ -230,3 +230,16 @@ def test_good_upload_is_stored_by_hash() -> None:
         services.stored_path(stored.sha256)
     with pytest.raises(services.ExcelImportError):
         services.stored_path("../../etc/passwd")
+
+
+@pytest.mark.django_db
+def test_setup_does_not_supersede_an_import_of_a_shipped_edition(
+    library: dict[str, Any], tmp_path: Path
+) -> None:
+    from anzen.library.loader import load_builtin_library
+
+    imported, _ = run_import(write_workbook(tmp_path / "r7.xlsx"), code="R7")
+    assert imported.version == 2 and imported.is_current
+    again = load_builtin_library()
+    assert again["loaded"] == 0
+    assert Edition.objects.get(key="mhlw-cyber-checklist@R7", is_current=True).pk == imported.pk

@@ -176,3 +176,25 @@ def test_nodes_are_written_in_tree_order_with_search_text(library: dict[str, Any
     assert positions.index("H-S2") < positions.index("H-G2-server") < positions.index("H-2-4-server")
     vendor = r5.nodes.get(node_id="V-2-3")
     assert (vendor.audience, vendor.answer_schema.key) == ("vendor", "yes-no-remarks")
+
+
+@pytest.mark.django_db
+def test_setup_keeps_a_newer_version_loaded_by_an_administrator(
+    library: dict[str, Any], tmp_path: Path
+) -> None:
+    shipped = (loader.BUILTIN_DIR / "mhlw-cyber-checklist" / "R5.yaml").read_text(encoding="utf-8")
+    changed = write(
+        tmp_path,
+        "R5.yaml",
+        shipped.replace("アクセスログを管理している。", "アクセスログを管理している。（院内版）", 1),
+    )
+    (outcome,) = loader.load_paths([changed])
+    assert (outcome.status, outcome.version) == ("loaded", 2)
+    before = counts()
+    result = loader.load_builtin_library()
+    assert result["loaded"] == 0 and counts() == before
+    current = Edition.objects.get(key="mhlw-cyber-checklist@R5", is_current=True)
+    assert current.version == 2
+    # an explicit load of the shipped file (a revert) does make a new version
+    (reverted,) = loader.load_paths([loader.BUILTIN_DIR / "mhlw-cyber-checklist" / "R5.yaml"])
+    assert (reverted.status, reverted.version) == ("loaded", 3)
