@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -104,9 +105,9 @@ class RowError:
     message: str
 
     def format(self) -> str:
-        where = f"{self.row}行目" if self.row else ""
+        where = _("%(row)s行目") % {"row": self.row} if self.row else ""
         if self.column:
-            where = f"{where} {self.column}列".strip()
+            where = (where + " " + _("%(column)s列") % {"column": self.column}).strip()
         return f"{where}: {self.message}" if where else self.message
 
 
@@ -141,13 +142,16 @@ def check_upload(name: str, size: int, head: bytes, max_bytes: int) -> list[str]
     """Cheap checks before anything is stored: extension, size, zip magic."""
     problems = []
     if not name.lower().endswith(".xlsx"):
-        problems.append("Excel ブック（.xlsx）を指定してください（.xls・.xlsm・CSV は取り込めません）")
+        problems.append(_("Excel ブック（.xlsx）を指定してください（.xls・.xlsm・CSV は取り込めません）"))
     if size > max_bytes:
-        problems.append(f"ファイルが大きすぎます（{size:,} バイト、上限 {max_bytes:,} バイト）")
+        problems.append(
+            _("ファイルが大きすぎます（%(size)s バイト、上限 %(max_bytes)s バイト）")
+            % {"size": format(size, ","), "max_bytes": format(max_bytes, ",")}
+        )
     elif size == 0:
-        problems.append("ファイルが空です")
+        problems.append(_("ファイルが空です"))
     elif not head.startswith(ZIP_MAGIC):
-        problems.append("Excel ブック（.xlsx）ではありません（ファイルの中身が xlsx 形式ではありません）")
+        problems.append(_("Excel ブック（.xlsx）ではありません（ファイルの中身が xlsx 形式ではありません）"))
     return problems
 
 
@@ -157,19 +161,23 @@ def check_package(path: Path) -> None:
         with zipfile.ZipFile(path) as package:
             entries = package.infolist()
             if len(entries) > MAX_ZIP_ENTRIES:
-                raise ExcelProblem("ファイル内の要素が多すぎます（xlsx として不正です）")
+                raise ExcelProblem(_("ファイル内の要素が多すぎます（xlsx として不正です）"))
             if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED:
-                raise ExcelProblem("展開後のサイズが大きすぎます（圧縮爆弾の可能性があります）")
+                raise ExcelProblem(_("展開後のサイズが大きすぎます（圧縮爆弾の可能性があります）"))
             names = {entry.filename for entry in entries}
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise ExcelProblem("Excel ブック（.xlsx）ではありません（ブックの構成要素がありません）")
+                raise ExcelProblem(_("Excel ブック（.xlsx）ではありません（ブックの構成要素がありません）"))
             broken = package.testzip()
             if broken is not None:
-                raise ExcelProblem(f"ファイルが壊れています（{broken} を読めません）")
+                raise ExcelProblem(
+                    _("ファイルが壊れています（%(broken)s を読めません）") % {"broken": broken}
+                )
     except zipfile.BadZipFile as error:
-        raise ExcelProblem("ファイルが壊れているか途中で切れています（ZIP として読めません）") from error
+        raise ExcelProblem(_("ファイルが壊れているか途中で切れています（ZIP として読めません）")) from error
     except OSError as error:
-        raise ExcelProblem(f"ファイルを読めません: {error.strerror or error}") from error
+        raise ExcelProblem(
+            _("ファイルを読めません: %(error)s") % {"error": error.strerror or error}
+        ) from error
 
 
 def _open(path: Path) -> Any:
@@ -177,9 +185,13 @@ def _open(path: Path) -> Any:
     try:
         return load_workbook(path, read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
-        raise ExcelProblem("Excel ブックとして読めません（ファイルが壊れている可能性があります）") from error
+        raise ExcelProblem(
+            _("Excel ブックとして読めません（ファイルが壊れている可能性があります）")
+        ) from error
     except Exception as error:  # openpyxl raises assorted errors on malformed parts
-        raise ExcelProblem(f"Excel ブックとして読めません（{type(error).__name__}）") from error
+        raise ExcelProblem(
+            _("Excel ブックとして読めません（%(error)s）") % {"error": type(error).__name__}
+        ) from error
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -219,7 +231,10 @@ def sheet_preview(path: Path, sheet: str | None) -> tuple[str, list[str], list[t
 def _worksheet(workbook: Any, sheet: str | None) -> Any:
     if sheet:
         if sheet not in workbook.sheetnames:
-            raise ExcelProblem(f"シート「{sheet}」がありません（{'、'.join(workbook.sheetnames)}）")
+            raise ExcelProblem(
+                _("シート「%(sheet)s」がありません（%(sheets)s）")
+                % {"sheet": sheet, "sheets": "、".join(workbook.sheetnames)}
+            )
         return workbook[sheet]
     return workbook[workbook.sheetnames[0]]
 
@@ -233,10 +248,23 @@ def _column(letter: str | None, label: str, errors: list[RowError]) -> int | Non
     try:
         index = column_index_from_string(letter.strip().upper())
     except ValueError:
-        errors.append(RowError(None, letter, f"{label}の列「{letter}」は列名（A, B, …）で指定してください"))
+        errors.append(
+            RowError(
+                None,
+                letter,
+                _("%(label)sの列「%(letter)s」は列名（A, B, …）で指定してください")
+                % {"label": label, "letter": letter},
+            )
+        )
         return None
     if index > 200:
-        errors.append(RowError(None, letter, f"{label}の列「{letter}」は範囲外です"))
+        errors.append(
+            RowError(
+                None,
+                letter,
+                _("%(label)sの列「%(letter)s」は範囲外です") % {"label": label, "letter": letter},
+            )
+        )
         return None
     return index
 
@@ -352,8 +380,12 @@ class _Builder:
                     row,
                     "",
                     (
-                        f"番号「{ref or label}」が重複しています（{self.ids[node_id]}行目と{row}行目）。"
-                        "列の指定か、ファイルの内容を確認してください"
+                        _(
+                            "番号「%(number)s」が重複しています（"
+                            "%(first_row)s行目と%(row)s行目）。列の指定"
+                            "か、ファイルの内容を確認してください"
+                        )
+                        % {"number": ref or label, "first_row": self.ids[node_id], "row": row}
                     ),
                 )
             )
@@ -387,12 +419,12 @@ def _rows(worksheet: Any, max_col: int) -> Iterator[tuple[int, tuple[Any, ...]]]
 
 def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
     errors: list[RowError] = []
-    text_col = _column(settings.text_col, "本文", errors)
+    text_col = _column(settings.text_col, _("本文"), errors)
     if not settings.text_col:
-        errors.append(RowError(None, "", "本文（チェック項目）の列を指定してください"))
-    ref_col = _column(settings.ref_col, "番号", errors) if settings.ref_col else None
-    section_col = _column(settings.section_col, "区分", errors) if settings.section_col else None
-    audience_col = _column(settings.audience_col, "対象", errors) if settings.audience_col else None
+        errors.append(RowError(None, "", _("本文（チェック項目）の列を指定してください")))
+    ref_col = _column(settings.ref_col, _("番号"), errors) if settings.ref_col else None
+    section_col = _column(settings.section_col, _("区分"), errors) if settings.section_col else None
+    audience_col = _column(settings.audience_col, _("対象"), errors) if settings.audience_col else None
     builder = _Builder(settings, worksheet.title)
     builder.result.errors = errors
     if errors or text_col is None:
@@ -412,7 +444,9 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
     text_seen = False
     for index, row in _rows(worksheet, max_col):
         if index > MAX_ROWS:
-            errors.append(RowError(index, "", f"行が多すぎます（上限 {MAX_ROWS} 行）"))
+            errors.append(
+                RowError(index, "", _("行が多すぎます（上限 %(max_rows)s 行）") % {"max_rows": MAX_ROWS})
+            )
             break
         values: dict[int, str] = {}
         for column, letter in columns.items():
@@ -430,14 +464,18 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
                     RowError(
                         index,
                         letter or "",
-                        "数式のセルは取り込めません（値に置き換えてから取り込んでください）",
+                        _("数式のセルは取り込めません（値に置き換えてから取り込んでください）"),
                     )
                 )
                 continue
             value = _cell_text(cell.value)
             if len(value) > MAX_CELL:
                 errors.append(
-                    RowError(index, letter or "", f"セルの文字数が多すぎます（上限 {MAX_CELL} 文字）")
+                    RowError(
+                        index,
+                        letter or "",
+                        _("セルの文字数が多すぎます（上限 %(max_cell)s 文字）") % {"max_cell": MAX_CELL},
+                    )
                 )
                 value = value[:MAX_CELL]
             values[column] = value
@@ -466,28 +504,36 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
         )
         text_seen = text_seen or bool(text)
     if not any_value:
-        errors.append(RowError(None, "", "シートにデータがありません"))
+        errors.append(RowError(None, "", _("シートにデータがありません")))
     elif not started:
         errors.append(
             RowError(
                 None,
                 settings.text_col,
                 (
-                    f"見出し「{settings.header_text}」の行が {settings.text_col} 列に見つかりません"
-                    "（列の指定か開始行を確認してください）"
+                    _(
+                        "見出し「%(header)s」の行が "
+                        "%(column)s 列に見つかりません（列の指定か開"
+                        "始行を確認してください）"
+                    )
+                    % {"header": settings.header_text, "column": settings.text_col}
                 ),
             )
         )
     elif not text_seen:
         errors.append(
-            RowError(None, settings.text_col, f"{settings.text_col} 列（本文）にデータがありません")
+            RowError(
+                None,
+                settings.text_col,
+                _("%(column)s 列（本文）にデータがありません") % {"column": settings.text_col},
+            )
         )
     elif not builder.result.items and not errors:
         errors.append(
             RowError(
                 None,
                 "",
-                "取り込める項目がありません（番号付きの行が見つかりません。列の指定を確認してください）",
+                _("取り込める項目がありません（番号付きの行が見つかりません。列の指定を確認してください）"),
             )
         )
     return builder.result
@@ -510,7 +556,10 @@ def _row(
                 RowError(
                     index,
                     settings.audience_col or "",
-                    (f"対象「{audience_value}」は不明です（医療機関 / 事業者 / 共通）"),
+                    (
+                        _("対象「%(audience_value)s」は不明です（医療機関 / 事業者 / 共通）")
+                        % {"audience_value": audience_value}
+                    ),
                 )
             )
             return
@@ -532,7 +581,9 @@ def _row(
     if not text:
         if label:
             builder.result.errors.append(
-                RowError(index, settings.text_col, f"「{label}」の行に本文がありません")
+                RowError(
+                    index, settings.text_col, _("「%(label)s」の行に本文がありません") % {"label": label}
+                )
             )
         return
     if ref_value:

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from anzen.common import audit
 from anzen.library import domain, text, validation
@@ -94,7 +95,7 @@ def knowledge_from_builtin(edition_keys: Iterable[str]) -> Knowledge:
     if schemas.parsed is not None:
         known.merge(validation.knowledge_of(schemas.parsed))
     for key in edition_keys:
-        framework, _, code = key.partition("@")
+        framework, _sep, code = key.partition("@")
         path = BUILTIN_DIR / framework / f"{code}.yaml"
         if framework and code and path.is_file() and path.resolve().parent.parent == BUILTIN_DIR:
             result = validation.validate_file(path, known)
@@ -206,8 +207,11 @@ def load_answer_schemas(*, parsed: domain.ParsedAnswerSchemas) -> Outcome:
             parsed.file,
             spec.line,
             spec.key,
-            f"既存の回答形式 '{spec.key}' の選択肢は変更できません"
-            "（既存の回答の意味が変わるため）。新しい id を使ってください",
+            _(
+                "既存の回答形式 '%(key)s' の選択肢は変更できません（既存"
+                "の回答の意味が変わるため）。新しい id を使ってください"
+            )
+            % {"key": spec.key},
         )
         for spec in parsed.schemas
         if spec.key in existing and existing[spec.key].options != spec.options
@@ -280,11 +284,14 @@ def load_edition(
     missing = sorted(needed - schemas.keys())
     if missing:
         raise LibraryLoadError(
-            [Issue(parsed.file, None, "", f"回答形式 '{key}' が読み込まれていません") for key in missing]
+            [
+                Issue(parsed.file, None, "", _("回答形式 '%(key)s' が読み込まれていません") % {"key": key})
+                for key in missing
+            ]
         )
     framework = _framework(parsed.framework)
     if framework.key != spec.framework_key:  # pragma: no cover - guarded by validation
-        raise LibraryLoadError([Issue(parsed.file, None, "", "framework.id と edition.id が一致しません")])
+        raise LibraryLoadError([Issue(parsed.file, None, "", _("framework.id と edition.id が一致しません"))])
     last = Edition.objects.filter(key=spec.key).aggregate(last=Max("version"))["last"] or 0
     if current is not None:
         Edition.objects.filter(pk=current.pk).update(is_current=False)
@@ -407,7 +414,10 @@ def load_mapping_set(
     missing = [key for key, edition in bound_editions.items() if edition is None]
     if missing:
         raise LibraryLoadError(
-            [Issue(parsed.file, None, "", f"版 '{key}' が読み込まれていません") for key in missing]
+            [
+                Issue(parsed.file, None, "", _("版 '%(key)s' が読み込まれていません") % {"key": key})
+                for key in missing
+            ]
         )
     source, target = bound_editions[parsed.source_edition], bound_editions[parsed.target_edition]
     assert source is not None and target is not None
@@ -433,7 +443,7 @@ def load_mapping_set(
             parsed.file,
             m.line,
             m.source if m.source not in source_nodes else m.target,
-            "対応元または対応先の項目が読み込まれた版にありません",
+            _("対応元または対応先の項目が読み込まれた版にありません"),
         )
         for m in parsed.mappings
         if m.source not in source_nodes or m.target not in target_nodes

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from anzen.library import domain, excel_import, loader
 from anzen.library.models import Edition, Framework, ImportProfile
@@ -43,10 +44,10 @@ def upload_dir() -> Path:
 
 def stored_path(sha256: str) -> Path:
     if not _SHA.match(sha256 or ""):
-        raise ExcelImportError(["取り込むファイルが見つかりません（もう一度アップロードしてください）"])
+        raise ExcelImportError([_("取り込むファイルが見つかりません（もう一度アップロードしてください）")])
     path = upload_dir() / f"{sha256}.xlsx"
     if not path.is_file():
-        raise ExcelImportError(["取り込むファイルが見つかりません（もう一度アップロードしてください）"])
+        raise ExcelImportError([_("取り込むファイルが見つかりません（もう一度アップロードしてください）")])
     return path
 
 
@@ -69,7 +70,12 @@ def store_upload(*, stream: BinaryIO, name: str, size: int) -> StoredUpload:
             for chunk in iter(lambda: stream.read(64 * 1024), b""):
                 written += len(chunk)
                 if written > max_bytes:
-                    raise ExcelImportError([f"ファイルが大きすぎます（上限 {max_bytes:,} バイト）"])
+                    raise ExcelImportError(
+                        [
+                            _("ファイルが大きすぎます（上限 %(max_bytes)s バイト）")
+                            % {"max_bytes": format(max_bytes, ",")}
+                        ]
+                    )
                 digest.update(chunk)
                 out.write(chunk)
         try:
@@ -107,10 +113,10 @@ def preview(path: Path, import_settings: excel_import.ImportSettings) -> excel_i
 
 
 def default_licence(publisher: str) -> str:
-    return (
-        f"取り込んだファイルの本文の著作権は発行者（{publisher or '不明'}）に帰属します。"
-        "利用条件は発行者のウェブサイトで確認してください。"
-    )
+    return _(
+        "取り込んだファイルの本文の著作権は発行者（%(publisher)s）"
+        "に帰属します。利用条件は発行者のウェブサイトで確認してください。"
+    ) % {"publisher": publisher or _("不明")}
 
 
 @transaction.atomic
@@ -133,16 +139,18 @@ def import_excel_edition(
     """Create a new edition (origin=excel) from a workbook; all or nothing."""
     problems = []
     if not domain.FRAMEWORK_ID.match(framework_key or ""):
-        problems.append("フレームワークの識別子は英小文字・数字・ハイフンで指定してください")
+        problems.append(_("フレームワークの識別子は英小文字・数字・ハイフンで指定してください"))
     if not domain.EDITION_CODE.match(edition_code or ""):
-        problems.append("版の識別子は英数字と . _ - で指定してください（例: R8）")
+        problems.append(_("版の識別子は英数字と . _ - で指定してください（例: R8）"))
     if not title.strip():
-        problems.append("版の名称を入力してください")
+        problems.append(_("版の名称を入力してください"))
     if problems:
         raise ExcelImportError(problems)
     result = preview(path, import_settings)
     if result.errors or not result.items:
-        raise ExcelImportError([error.format() for error in result.errors] or ["取り込める項目がありません"])
+        raise ExcelImportError(
+            [error.format() for error in result.errors] or [_("取り込める項目がありません")]
+        )
     existing = Framework.objects.filter(key=framework_key).first()
     if existing is not None:
         framework = domain.FrameworkSpec(
@@ -150,7 +158,7 @@ def import_excel_edition(
         )
     else:
         if not framework_title.strip():
-            raise ExcelImportError(["新しいフレームワークの名称を入力してください"])
+            raise ExcelImportError([_("新しいフレームワークの名称を入力してください")])
         framework = domain.FrameworkSpec(framework_key, framework_title.strip(), "", publisher, "checklist")
     parsed = excel_import.to_parsed_edition(
         result,
@@ -168,7 +176,10 @@ def import_excel_edition(
     schema = import_settings.default_answer_schema
     if schema and schema not in loader.knowledge_from_db().schemas:
         raise ExcelImportError(
-            [f"回答形式 '{schema}' が読み込まれていません（anzen setup を実行してください）"]
+            [
+                _("回答形式 '%(schema)s' が読み込まれていません（anzen setup を実行してください）")
+                % {"schema": schema}
+            ]
         )
     extra: dict[str, Any] = {
         "import": {

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from anzen.library import domain, yamlsafe
 from anzen.library.domain import Issue, Knowledge, NodeSpec
 from anzen.library.yamlsafe import LList, LMap
@@ -90,11 +92,13 @@ class _Checker:
         value = parent.get(key)
         if value is None:
             if required:
-                self.error(parent.line_of(key), node_id, f"'{key}' がありません")
+                self.error(parent.line_of(key), node_id, _("'%(key)s' がありません") % {"key": key})
             return None
         if not isinstance(value, LMap):
             self.error(
-                parent.line_of(key), node_id, f"'{key}' は key: value の形（マッピング）で書いてください"
+                parent.line_of(key),
+                node_id,
+                _("'%(key)s' は key: value の形（マッピング）で書いてください") % {"key": key},
             )
             return None
         return value
@@ -105,7 +109,8 @@ class _Checker:
                 self.error(
                     data.line_of(key),
                     node_id,
-                    f"不明なキー '{key}'{where}（使えるキー: {', '.join(sorted(allowed))}）",
+                    _("不明なキー '%(key)s'%(where)s（使えるキー: %(allowed)s）")
+                    % {"key": key, "where": where, "allowed": ", ".join(sorted(allowed))},
                 )
 
     def text(
@@ -121,18 +126,25 @@ class _Checker:
         value = data.get(key)
         if value is None:
             if required:
-                self.error(data.line_of(key), node_id, f"'{key}' がありません")
+                self.error(data.line_of(key), node_id, _("'%(key)s' がありません") % {"key": key})
             return ""
         if not isinstance(value, str):
-            hint = "（数字や日付は引用符で囲んでください）" if isinstance(value, int | float) else ""
-            self.error(data.line_of(key), node_id, f"'{key}' は文字列で指定してください{hint}")
+            hint = _("（数字や日付は引用符で囲んでください）") if isinstance(value, int | float) else ""
+            self.error(
+                data.line_of(key),
+                node_id,
+                _("'%(key)s' は文字列で指定してください%(hint)s") % {"key": key, "hint": hint},
+            )
             return ""
         value = value.strip() if key not in {"text", "text_partial"} else value
         if required and not blank_ok and not value.strip():
-            self.error(data.line_of(key), node_id, f"'{key}' が空です")
+            self.error(data.line_of(key), node_id, _("'%(key)s' が空です") % {"key": key})
         if len(value) > max_length:
             self.error(
-                data.line_of(key), node_id, f"'{key}' が長すぎます（{len(value)}文字、上限 {max_length}文字）"
+                data.line_of(key),
+                node_id,
+                _("'%(key)s' が長すぎます（%(length)s文字、上限 %(max_length)s文字）")
+                % {"key": key, "length": len(value), "max_length": max_length},
             )
             return value[:max_length]
         return value
@@ -143,12 +155,17 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(
-                data.line_of(key), node_id, f"'{key}' は整数（西暦の年度、例: 2024）で指定してください"
+                data.line_of(key),
+                node_id,
+                _("'%(key)s' は整数（西暦の年度、例: 2024）で指定してください") % {"key": key},
             )
             return None
         if not MIN_YEAR <= value <= MAX_YEAR:
             self.error(
-                data.line_of(key), node_id, f"'{key}' の年度 {value} は範囲外です（{MIN_YEAR}〜{MAX_YEAR}）"
+                data.line_of(key),
+                node_id,
+                _("'%(key)s' の年度 %(value)s は範囲外です（%(min_year)s〜%(max_year)s）")
+                % {"key": key, "value": value, "min_year": MIN_YEAR, "max_year": MAX_YEAR},
             )
             return None
         return value
@@ -158,7 +175,11 @@ class _Checker:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.error(data.line_of(key), node_id, f"'{key}' は true または false で指定してください")
+            self.error(
+                data.line_of(key),
+                node_id,
+                _("'%(key)s' は true または false で指定してください") % {"key": key},
+            )
             return default
         return value
 
@@ -171,7 +192,9 @@ class _Checker:
         if value in domain.VERIFIED:
             return str(value)
         self.error(
-            data.line_of(key), node_id, f"'{key}' は true / false / partial のいずれかで指定してください"
+            data.line_of(key),
+            node_id,
+            _("'%(key)s' は true / false / partial のいずれかで指定してください") % {"key": key},
         )
         return "false"
 
@@ -186,7 +209,8 @@ class _Checker:
             self.error(
                 data.line_of(key),
                 node_id,
-                f"{label} '{value}' は不明です（{' / '.join(choices)} のいずれか）",
+                _("%(label)s '%(value)s' は不明です（%(choices)s のいずれか）")
+                % {"label": label, "value": value, "choices": " / ".join(choices)},
             )
             return default
         return str(value)
@@ -197,15 +221,17 @@ class _Checker:
         value = data.get(key)
         if value is None:
             if required:
-                self.error(data.line_of(key), node_id, f"'{key}'（出典）がありません")
+                self.error(data.line_of(key), node_id, _("'%(key)s'（出典）がありません") % {"key": key})
             return []
         if not isinstance(value, LList) or not value:
-            self.error(data.line_of(key), node_id, f"'{key}' は出典のリストで指定してください")
+            self.error(
+                data.line_of(key), node_id, _("'%(key)s' は出典のリストで指定してください") % {"key": key}
+            )
             return []
         result = []
         for index, entry in enumerate(value):
             if not isinstance(entry, LMap) or not isinstance(entry.get("title"), str):
-                self.error(value.line_at(index), node_id, "出典には title（文字列）が必要です")
+                self.error(value.line_at(index), node_id, _("出典には title（文字列）が必要です"))
                 continue
             result.append(plain(entry))
         return result
@@ -216,7 +242,7 @@ class _Checker:
             return {}
         if not isinstance(value, LMap):
             self.error(
-                data.line_of("meta"), node_id, "'meta' は key: value の形（マッピング）で書いてください"
+                data.line_of("meta"), node_id, _("'meta' は key: value の形（マッピング）で書いてください")
             )
             return {}
         self._check_meta(value, node_id)
@@ -225,7 +251,7 @@ class _Checker:
     def _check_meta(self, meta: LMap, node_id: str) -> None:
         if "gating" in meta and not isinstance(meta["gating"], bool):
             self.error(
-                meta.line_of("gating"), node_id, "'meta.gating' は true または false で指定してください"
+                meta.line_of("gating"), node_id, _("'meta.gating' は true または false で指定してください")
             )
         if "conditions" in meta:
             conditions = meta["conditions"]
@@ -235,12 +261,16 @@ class _Checker:
                 self.error(
                     meta.line_of("conditions"),
                     node_id,
-                    "'meta.conditions' は英小文字の識別子のリストで指定してください"
-                    "（例: [no_vendor_contract]）",
+                    _(
+                        "'meta.conditions' は英小文字の識別子のリストで指定してくだ"
+                        "さい（例: [no_vendor_contract]）"
+                    ),
                 )
         for key in ("note", "condition_note", "scope"):
             if key in meta and not isinstance(meta[key], str):
-                self.error(meta.line_of(key), node_id, f"'meta.{key}' は文字列で指定してください")
+                self.error(
+                    meta.line_of(key), node_id, _("'meta.%(key)s' は文字列で指定してください") % {"key": key}
+                )
 
 
 def plain(value: Any) -> Any:
@@ -291,8 +321,11 @@ def read_file(path: Path, label: str | None = None) -> tuple[bytes | None, Resul
                         None,
                         "",
                         (
-                            f"ファイルが大きすぎます（{size:,} バイト、"
-                            f"上限 {yamlsafe.MAX_FILE_BYTES:,} バイト）"
+                            _("ファイルが大きすぎます（%(size)s バイト、上限 %(limit)s バイト）")
+                            % {
+                                "size": format(size, ","),
+                                "limit": format(yamlsafe.MAX_FILE_BYTES, ","),
+                            }
                         ),
                     )
                 ],
@@ -300,7 +333,15 @@ def read_file(path: Path, label: str | None = None) -> tuple[bytes | None, Resul
         return path.read_bytes(), None
     except OSError as error:
         return None, Result(
-            file, issues=[Issue(file, None, "", f"ファイルを読めません: {error.strerror or error}")]
+            file,
+            issues=[
+                Issue(
+                    file,
+                    None,
+                    "",
+                    _("ファイルを読めません: %(error)s") % {"error": error.strerror or error},
+                )
+            ],
         )
 
 
@@ -340,7 +381,7 @@ def knowledge_of(parsed: domain.Parsed) -> Knowledge:
 def _validate_root(checker: _Checker, root: Any, knowledge: Knowledge) -> domain.Parsed | None:
     if not isinstance(root, LMap):
         checker.error(
-            getattr(root, "line", 1), "", "ファイルの最上位は key: value の形（マッピング）にしてください"
+            getattr(root, "line", 1), "", _("ファイルの最上位は key: value の形（マッピング）にしてください")
         )
         return None
     version = root.get("format")
@@ -348,17 +389,18 @@ def _validate_root(checker: _Checker, root: Any, knowledge: Knowledge) -> domain
         checker.error(
             root.line_of("format"),
             "",
-            f"'format: {domain.FORMAT_VERSION}' を指定してください（この版の形式のみ読み込めます）",
+            _("'format: %(version)s' を指定してください（この版の形式のみ読み込めます）")
+            % {"version": domain.FORMAT_VERSION},
         )
     kind = root.get("kind")
     if kind not in _TOP_KEYS:
         checker.error(
             root.line_of("kind"),
             "",
-            "'kind' は edition / mapping_set / answer_schemas のいずれかで指定してください",
+            _("'kind' は edition / mapping_set / answer_schemas のいずれかで指定してください"),
         )
         return None
-    checker.unknown_keys(root, _TOP_KEYS[kind], where="（最上位）")
+    checker.unknown_keys(root, _TOP_KEYS[kind], where=_("（最上位）"))
     if kind == "edition":
         return _edition(checker, root, knowledge)
     if kind == "mapping_set":
@@ -374,11 +416,11 @@ def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.Pars
     ed = checker.mapping(root, "edition")
     if fw is None or ed is None:
         return None
-    checker.unknown_keys(fw, _FRAMEWORK_KEYS, where="（framework）")
-    checker.unknown_keys(ed, _EDITION_KEYS, where="（edition）")
+    checker.unknown_keys(fw, _FRAMEWORK_KEYS, where=_("（framework）"))
+    checker.unknown_keys(ed, _EDITION_KEYS, where=_("（edition）"))
     framework_key = checker.text(fw, "id", required=True, max_length=80)
     if framework_key and not domain.FRAMEWORK_ID.match(framework_key):
-        checker.error(fw.line_of("id"), "", "framework.id は英小文字・数字・ハイフンで指定してください")
+        checker.error(fw.line_of("id"), "", _("framework.id は英小文字・数字・ハイフンで指定してください"))
     framework = domain.FrameworkSpec(
         key=framework_key,
         title=checker.text(fw, "title", required=True, max_length=MAX_TITLE, blank_ok=False),
@@ -389,24 +431,26 @@ def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.Pars
     code = checker.text(ed, "edition", required=True, max_length=60)
     if code and not domain.EDITION_CODE.match(code):
         checker.error(
-            ed.line_of("edition"), "", "edition.edition は英数字と . _ - で指定してください（例: R5, 6.0）"
+            ed.line_of("edition"), "", _("edition.edition は英数字と . _ - で指定してください（例: R5, 6.0）")
         )
     key = checker.text(ed, "id", required=True, max_length=120)
     if key and framework_key and code and key != domain.edition_key(framework_key, code):
         checker.error(
             ed.line_of("id"),
             "",
-            f"edition.id は '{domain.edition_key(framework_key, code)}'"
-            "（framework.id@edition）にしてください",
+            _("edition.id は '%(expected)s'（framework.id@edition）にしてください")
+            % {"expected": domain.edition_key(framework_key, code)},
         )
     default_schema = ed.get("default_answer_schema")
     if default_schema is not None and default_schema not in knowledge.schemas:
         checker.error(
-            ed.line_of("default_answer_schema"), "", f"回答形式 '{default_schema}' は定義されていません"
+            ed.line_of("default_answer_schema"),
+            "",
+            _("回答形式 '%(default_schema)s' は定義されていません") % {"default_schema": default_schema},
         )
         default_schema = None
     if "verified" not in ed:
-        checker.error(ed.line, "", "edition.verified（true / partial / false）がありません")
+        checker.error(ed.line, "", _("edition.verified（true / partial / false）がありません"))
     licence = checker.text(ed, "licence", required=True, max_length=MAX_TEXT, blank_ok=False)
     edition = domain.EditionSpec(
         key=key,
@@ -433,10 +477,15 @@ def _nodes(
 ) -> list[NodeSpec]:
     raw = root.get("nodes")
     if not isinstance(raw, LList) or not raw:
-        checker.error(root.line_of("nodes"), "", "'nodes' に要素（項目のリスト）がありません")
+        checker.error(root.line_of("nodes"), "", _("'nodes' に要素（項目のリスト）がありません"))
         return []
     if len(raw) > MAX_NODES:
-        checker.error(raw.line, "", f"要素が多すぎます（{len(raw)}件、上限 {MAX_NODES}件）")
+        checker.error(
+            raw.line,
+            "",
+            _("要素が多すぎます（%(count)s件、上限 %(max_nodes)s件）")
+            % {"count": len(raw), "max_nodes": MAX_NODES},
+        )
         return []
     nodes: list[NodeSpec] = []
     seen: dict[str, NodeSpec] = {}
@@ -444,7 +493,7 @@ def _nodes(
     for index, entry in enumerate(raw):
         line = raw.line_at(index)
         if not isinstance(entry, LMap):
-            checker.error(line, "", "nodes の各要素は key: value の形（マッピング）で書いてください")
+            checker.error(line, "", _("nodes の各要素は key: value の形（マッピング）で書いてください"))
             continue
         node = _node(checker, entry, edition, knowledge, seen, depth)
         if node is None:
@@ -453,7 +502,8 @@ def _nodes(
             checker.error(
                 entry.line_of("id"),
                 node.node_id,
-                f"項目ID '{node.node_id}' が重複しています（最初の定義は {seen[node.node_id].line} 行目）",
+                _("項目ID '%(node_id)s' が重複しています（最初の定義は %(first_line)s 行目）")
+                % {"node_id": node.node_id, "first_line": seen[node.node_id].line},
             )
             continue
         seen[node.node_id] = node
@@ -473,53 +523,66 @@ def _node(
     raw_id = entry.get("id")
     if not isinstance(raw_id, str) or not domain.NODE_ID.match(raw_id):
         if raw_id is None:
-            checker.error(entry.line, "", "項目に 'id' がありません")
+            checker.error(entry.line, "", _("項目に 'id' がありません"))
         else:
             checker.error(
                 entry.line_of("id"),
                 str(raw_id),
-                "項目ID は英数字で始まり、英数字と . _ + - だけからなる文字列（120文字以内）にしてください"
-                "（数字だけのIDは引用符で囲んでください）",
+                _(
+                    "項目ID は英数字で始まり、英数字と . _ + - だけからなる文字列（1"
+                    "20文字以内）にしてください（数字だけのIDは引用符で囲んでください）"
+                ),
             )
         return None
     node_id = raw_id
     checker.unknown_keys(entry, _NODE_KEYS, node_id)
-    kind = checker.choice(entry, "kind", domain.KINDS, node_id, "種類（kind）", "item")
+    kind = checker.choice(entry, "kind", domain.KINDS, node_id, _("種類（kind）"), "item")
     parent_id = entry.get("parent")
     parent: NodeSpec | None = None
     if parent_id is not None:
         if not isinstance(parent_id, str):
-            checker.error(entry.line_of("parent"), node_id, "'parent' は項目IDの文字列で指定してください")
+            checker.error(entry.line_of("parent"), node_id, _("'parent' は項目IDの文字列で指定してください"))
         elif parent_id == node_id:
-            checker.error(entry.line_of("parent"), node_id, "自分自身を親にはできません")
+            checker.error(entry.line_of("parent"), node_id, _("自分自身を親にはできません"))
         elif parent_id not in seen:
             checker.error(
                 entry.line_of("parent"),
                 node_id,
-                f"親 '{parent_id}' が見つかりません（親は子より前に定義してください）",
+                _("親 '%(parent_id)s' が見つかりません（親は子より前に定義してください）")
+                % {"parent_id": parent_id},
             )
         else:
             parent = seen[parent_id]
             if depth[parent_id] + 1 >= MAX_DEPTH:
-                checker.error(entry.line_of("parent"), node_id, f"階層が深すぎます（上限 {MAX_DEPTH} 段）")
+                checker.error(
+                    entry.line_of("parent"),
+                    node_id,
+                    _("階層が深すぎます（上限 %(max_depth)s 段）") % {"max_depth": MAX_DEPTH},
+                )
     if kind == "form" and parent_id is not None:
         checker.error(
-            entry.line_of("kind"), node_id, "様式（form）は最上位に置いてください（parent は指定できません）"
+            entry.line_of("kind"),
+            node_id,
+            _("様式（form）は最上位に置いてください（parent は指定できません）"),
         )
 
     text = checker.text(entry, "text", node_id)
     text_partial = checker.text(entry, "text_partial", node_id)
     topic = checker.text(entry, "topic", node_id, max_length=MAX_TOPIC)
     if not text.strip() and not topic and not text_partial.strip():
-        what = "項目" if kind == "item" else "見出し"
+        what = _("項目") if kind == "item" else _("見出し")
         checker.error(
             entry.line,
             node_id,
-            f"{what}に本文（text）がありません。本文が不明な場合は topic か text_partial を書き、"
-            "verified: false にしてください",
+            _(
+                "%(what)sに本文（text）がありません。本文が不明な場合は topi"
+                "c か text_partial を書き、verified: false に"
+                "してください"
+            )
+            % {"what": what},
         )
     audience = checker.choice(
-        entry, "audience", domain.AUDIENCES, node_id, "対象（audience）", parent.audience if parent else ""
+        entry, "audience", domain.AUDIENCES, node_id, _("対象（audience）"), parent.audience if parent else ""
     )
 
     answer_schema: str | None = None
@@ -527,10 +590,14 @@ def _node(
         value = entry["answer_schema"]
         if kind != "item" and value is not None:
             checker.error(
-                entry.line_of("answer_schema"), node_id, "回答形式は項目（kind: item）にのみ指定できます"
+                entry.line_of("answer_schema"), node_id, _("回答形式は項目（kind: item）にのみ指定できます")
             )
         elif value is not None and value not in knowledge.schemas:
-            checker.error(entry.line_of("answer_schema"), node_id, f"回答形式 '{value}' は定義されていません")
+            checker.error(
+                entry.line_of("answer_schema"),
+                node_id,
+                _("回答形式 '%(value)s' は定義されていません") % {"value": value},
+            )
         elif isinstance(value, str):
             answer_schema = value
     elif kind == "item":
@@ -561,10 +628,10 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
     head = checker.mapping(root, "mapping_set")
     if head is None:
         return None
-    checker.unknown_keys(head, _SET_KEYS, where="（mapping_set）")
+    checker.unknown_keys(head, _SET_KEYS, where=_("（mapping_set）"))
     key = checker.text(head, "id", required=True, max_length=120)
     if key and not domain.SLUG.match(key):
-        checker.error(head.line_of("id"), "", "mapping_set.id は英数字・ハイフン・下線で指定してください")
+        checker.error(head.line_of("id"), "", _("mapping_set.id は英数字・ハイフン・下線で指定してください"))
     editions = {}
     for side in ("source_edition", "target_edition"):
         value = checker.text(head, side, required=True, max_length=120)
@@ -573,12 +640,13 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
             checker.error(
                 head.line_of(side),
                 "",
-                f"版 '{value}' が見つかりません（先に読み込むか、同じコマンドで一緒に指定してください）",
+                _("版 '%(value)s' が見つかりません（先に読み込むか、同じコマンドで一緒に指定してください）")
+                % {"value": value},
             )
     raw = root.get("mappings")
     mappings: list[domain.MappingSpec] = []
     if not isinstance(raw, LList) or not raw:
-        checker.error(root.line_of("mappings"), "", "'mappings' に要素（対応のリスト）がありません")
+        checker.error(root.line_of("mappings"), "", _("'mappings' に要素（対応のリスト）がありません"))
     else:
         source_ids = knowledge.nodes.get(editions["source_edition"])
         target_ids = knowledge.nodes.get(editions["target_edition"])
@@ -588,7 +656,7 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
                 checker.error(
                     raw.line_at(index),
                     "",
-                    "mappings の各要素は key: value の形（マッピング）で書いてください",
+                    _("mappings の各要素は key: value の形（マッピング）で書いてください"),
                 )
                 continue
             mapping = _mapping(checker, entry, source_ids, target_ids, editions)
@@ -599,7 +667,12 @@ def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.
                 checker.error(
                     entry.line,
                     mapping.source,
-                    f"対応 {mapping.source} → {mapping.target} が重複しています（最初は {pairs[pair]} 行目）",
+                    _("対応 %(source)s → %(target)s が重複しています（最初は %(first_line)s 行目）")
+                    % {
+                        "source": mapping.source,
+                        "target": mapping.target,
+                        "first_line": pairs[pair],
+                    },
                 )
                 continue
             pairs[pair] = entry.line
@@ -636,17 +709,23 @@ def _mapping(
             checker.error(
                 entry.line_of(side),
                 node_label,
-                f"'{side}' に項目IDを文字列で指定してください（数字だけのIDは引用符で囲んでください）",
+                _("'%(side)s' に項目IDを文字列で指定してください（数字だけのIDは引用符で囲んでください）")
+                % {"side": side},
             )
             return None
         if ids is not None and value not in ids:
-            label = "対応元" if side == "source" else "対応先"
-            checker.error(entry.line_of(side), value, f"{label} '{value}' は版 '{edition}' にありません")
+            label = _("対応元") if side == "source" else _("対応先")
+            checker.error(
+                entry.line_of(side),
+                value,
+                _("%(label)s '%(value)s' は版 '%(edition)s' にありません")
+                % {"label": label, "value": value, "edition": edition},
+            )
         ends[side] = value
     if "relation" not in entry or "basis" not in entry:
-        checker.error(entry.line, node_label, "'relation' と 'basis' は必須です")
-    relation = checker.choice(entry, "relation", domain.RELATIONS, node_label, "関係（relation）")
-    basis = checker.choice(entry, "basis", domain.BASES, node_label, "根拠（basis）")
+        checker.error(entry.line, node_label, _("'relation' と 'basis' は必須です"))
+    relation = checker.choice(entry, "relation", domain.RELATIONS, node_label, _("関係（relation）"))
+    basis = checker.choice(entry, "basis", domain.BASES, node_label, _("根拠（basis）"))
     if not relation or not basis:
         return None
     return domain.MappingSpec(
@@ -665,33 +744,38 @@ def _mapping(
 def _answer_schemas(checker: _Checker, root: LMap) -> domain.ParsedAnswerSchemas | None:
     raw = root.get("answer_schemas")
     if not isinstance(raw, LList) or not raw:
-        checker.error(root.line_of("answer_schemas"), "", "'answer_schemas' に要素がありません")
+        checker.error(root.line_of("answer_schemas"), "", _("'answer_schemas' に要素がありません"))
         return None
     schemas: list[domain.AnswerSchemaSpec] = []
     seen: dict[str, int | None] = {}
     for index, entry in enumerate(raw):
         if not isinstance(entry, LMap):
-            checker.error(raw.line_at(index), "", "answer_schemas の各要素は key: value の形で書いてください")
+            checker.error(
+                raw.line_at(index), "", _("answer_schemas の各要素は key: value の形で書いてください")
+            )
             continue
         key = entry.get("id")
         if not isinstance(key, str) or not domain.SLUG.match(key):
             checker.error(
                 entry.line_of("id"),
                 str(key or ""),
-                "回答形式の id は英数字・ハイフン・下線で指定してください",
+                _("回答形式の id は英数字・ハイフン・下線で指定してください"),
             )
             continue
         checker.unknown_keys(entry, _SCHEMA_KEYS, key)
         if key in seen:
             checker.error(
-                entry.line_of("id"), key, f"回答形式 '{key}' が重複しています（最初は {seen[key]} 行目）"
+                entry.line_of("id"),
+                key,
+                _("回答形式 '%(key)s' が重複しています（最初は %(first_line)s 行目）")
+                % {"key": key, "first_line": seen[key]},
             )
             continue
         seen[key] = entry.line
         options = entry.get("options")
         parsed_options: list[dict[str, str]] = []
         if not isinstance(options, LList) or not options:
-            checker.error(entry.line_of("options"), key, "'options' に選択肢のリストを指定してください")
+            checker.error(entry.line_of("options"), key, _("'options' に選択肢のリストを指定してください"))
         else:
             values: set[str] = set()
             for position, option in enumerate(options):
@@ -701,10 +785,17 @@ def _answer_schemas(checker: _Checker, root: LMap) -> domain.ParsedAnswerSchemas
                     checker.error(
                         options.line_at(position),
                         key,
-                        "選択肢には value と label（文字列）が必要です（yes / no は引用符で囲んでください）",
+                        _(
+                            "選択肢には value と label（文字列）が必要です（yes / no"
+                            " は引用符で囲んでください）"
+                        ),
                     )
                 elif value in values:
-                    checker.error(options.line_at(position), key, f"選択肢の値 '{value}' が重複しています")
+                    checker.error(
+                        options.line_at(position),
+                        key,
+                        _("選択肢の値 '%(value)s' が重複しています") % {"value": value},
+                    )
                 else:
                     values.add(value)
                     parsed_options.append({"value": value, "label": label})

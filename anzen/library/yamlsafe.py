@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
 from yaml.events import (
     AliasEvent,
     MappingEndEvent,
@@ -70,16 +71,18 @@ class _Loader(yaml.SafeLoader):
         event = self.peek_event()
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, AliasEvent):
-            raise YamlProblem("エイリアス（*）は使用できません（展開による肥大化を防ぐため）", line)
+            raise YamlProblem(_("エイリアス（*）は使用できません（展開による肥大化を防ぐため）"), line)
         if isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent) and event.anchor:
-            raise YamlProblem("アンカー（&）は使用できません", line)
+            raise YamlProblem(_("アンカー（&）は使用できません"), line)
         self._count += 1
         if self._count > MAX_NODES:
-            raise YamlProblem(f"要素が多すぎます（上限 {MAX_NODES}）", line)
+            raise YamlProblem(_("要素が多すぎます（上限 %(max_nodes)s）") % {"max_nodes": MAX_NODES}, line)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", line)
+                raise YamlProblem(
+                    _("入れ子が深すぎます（上限 %(max_depth)s 段）") % {"max_depth": MAX_DEPTH}, line
+                )
             return super().compose_node(parent, index)  # type: ignore[return-value]
         finally:
             self._depth -= 1
@@ -96,17 +99,21 @@ _ALLOWED_TAGS = {
 
 def _convert(loader: _Loader, node: Node) -> Any:
     if node.tag not in _ALLOWED_TAGS:
-        raise YamlProblem(f"タグ '{node.tag}' は使用できません", _line(node))
+        raise YamlProblem(_("タグ '%(tag)s' は使用できません") % {"tag": node.tag}, _line(node))
     if isinstance(node, MappingNode):
         result = LMap()
         result.line = _line(node)
         for key_node, value_node in node.value:
             key = _convert(loader, key_node)
             if not isinstance(key, str):
-                raise YamlProblem(f"キーは文字列にしてください（{key!r}）", _line(key_node))
+                raise YamlProblem(
+                    _("キーは文字列にしてください（%(key)s）") % {"key": repr(key)}, _line(key_node)
+                )
             if key in result:
                 raise YamlProblem(
-                    f"キー '{key}' が重複しています（最初は {result.lines[key]} 行目）", _line(key_node)
+                    _("キー '%(key)s' が重複しています（最初は %(first_line)s 行目）")
+                    % {"key": key, "first_line": result.lines[key]},
+                    _line(key_node),
                 )
             result[key] = _convert(loader, value_node)
             result.lines[key] = _line(key_node)
@@ -123,9 +130,9 @@ def _convert(loader: _Loader, node: Node) -> Any:
         if isinstance(value, dt.datetime | dt.date):
             return value.isoformat()
         if isinstance(value, bytes):
-            raise YamlProblem("バイナリ値は使用できません", _line(node))
+            raise YamlProblem(_("バイナリ値は使用できません"), _line(node))
         return value
-    raise YamlProblem("解釈できない要素です", _line(node))  # pragma: no cover - composer yields only these
+    raise YamlProblem(_("解釈できない要素です"), _line(node))  # pragma: no cover - composer yields only these
 
 
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # libyaml: same safe constructors, much faster
@@ -141,17 +148,21 @@ def _check_events(text: str) -> None:
             event = loader.get_event()
             line = event.start_mark.line + 1 if event.start_mark else None
             if isinstance(event, AliasEvent):
-                raise YamlProblem("エイリアス（*）は使用できません（展開による肥大化を防ぐため）", line)
+                raise YamlProblem(_("エイリアス（*）は使用できません（展開による肥大化を防ぐため）"), line)
             if isinstance(event, ScalarEvent | MappingStartEvent | SequenceStartEvent):
                 if event.anchor:
-                    raise YamlProblem("アンカー（&）は使用できません", line)
+                    raise YamlProblem(_("アンカー（&）は使用できません"), line)
                 count += 1
                 if count > MAX_NODES:
-                    raise YamlProblem(f"要素が多すぎます（上限 {MAX_NODES}）", line)
+                    raise YamlProblem(
+                        _("要素が多すぎます（上限 %(max_nodes)s）") % {"max_nodes": MAX_NODES}, line
+                    )
             if isinstance(event, MappingStartEvent | SequenceStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", line)
+                    raise YamlProblem(
+                        _("入れ子が深すぎます（上限 %(max_depth)s 段）") % {"max_depth": MAX_DEPTH}, line
+                    )
             elif isinstance(event, MappingEndEvent | SequenceEndEvent):
                 depth -= 1
     finally:
@@ -161,12 +172,16 @@ def _check_events(text: str) -> None:
 def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
     """Parse one YAML document into LMap / LList / scalars, or raise YamlProblem."""
     if len(data) > max_bytes:
-        raise YamlProblem(f"ファイルが大きすぎます（{len(data):,} バイト、上限 {max_bytes:,} バイト）", None)
+        raise YamlProblem(
+            _("ファイルが大きすぎます（%(size)s バイト、上限 %(max_bytes)s バイト）")
+            % {"size": format(len(data), ","), "max_bytes": format(max_bytes, ",")},
+            None,
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise YamlProblem("UTF-8 として読めません（文字コードを確認してください）", line) from error
+        raise YamlProblem(_("UTF-8 として読めません（文字コードを確認してください）"), line) from error
     loader: Any = None
     try:
         if _FAST_LOADER is not None:
@@ -176,17 +191,19 @@ def load(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> Any:
             loader = _Loader(text)
         root = loader.get_single_node()
         if root is None:
-            raise YamlProblem("ファイルが空です", 1)
+            raise YamlProblem(_("ファイルが空です"), 1)
         return _convert(loader, root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         mark_line = mark.line + 1 if mark else None
         detail = error.problem or error.context or str(error)
-        raise YamlProblem(f"YAMLの構文エラー: {detail}", mark_line) from error
+        raise YamlProblem(_("YAMLの構文エラー: %(detail)s") % {"detail": detail}, mark_line) from error
     except yaml.YAMLError as error:
-        raise YamlProblem(f"YAMLの構文エラー: {error}", None) from error
+        raise YamlProblem(_("YAMLの構文エラー: %(error)s") % {"error": error}, None) from error
     except RecursionError as error:
-        raise YamlProblem(f"入れ子が深すぎます（上限 {MAX_DEPTH} 段）", None) from error
+        raise YamlProblem(
+            _("入れ子が深すぎます（上限 %(max_depth)s 段）") % {"max_depth": MAX_DEPTH}, None
+        ) from error
     finally:
         if loader is not None:
             loader.dispose()
