@@ -6,18 +6,16 @@ The MHLW publishes its checklists as xlsx forms: a section column (「1 体制�
 (「*以下項目は…」). The rules below turn such a sheet into nodes; a *profile* fixes the columns and how
 ids are formed so that the ids match the library's (`H-2-4-server`) and editions can be compared.
 
-Defences: extension and size, the file must be a real OOXML zip (magic bytes, entry count and total
-uncompressed size bounded, workbook part present), openpyxl in read-only mode (its XML parsing goes
-through defusedxml when installed), no formulas, bounded rows, columns and cell lengths. Every
-problem is a Japanese message with the row and column; the caller writes nothing unless the result
-has no errors.
+Defences: the workbook is opened through excel_workbook (extension, size, a bounded OOXML zip,
+openpyxl read-only with defusedxml); here formulas are refused and rows, columns and cell lengths are
+bounded. Every problem is a Japanese message with the row and column; the caller writes nothing
+unless the result has no errors.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,19 +23,22 @@ from typing import Any
 
 import yaml
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.utils import column_index_from_string
 
 from anzen.library import domain
+from anzen.library.excel_workbook import (  # noqa: F401 - re-exported: the importer's public API
+    MAX_ROWS,
+    ExcelProblem,
+    cell_text,
+    check_package,
+    check_upload,
+    open_workbook,
+    sheet_names,
+    sheet_preview,
+    worksheet_named,
+)
 
-ZIP_MAGIC = b"PK\x03\x04"
-MAX_ZIP_ENTRIES = 2_000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_ROWS = 5_000
 MAX_CELL = 5_000
-PREVIEW_ROWS = 25
-PREVIEW_COLS = 10
 PROFILES_FILE = Path(__file__).resolve().parent / "excel_profiles.yaml"
 
 _NUMBERED_ITEM = re.compile(r"^\s*[（(]\s*(\d{1,3})\s*[)）]\s*(.*)$", re.S)
@@ -54,10 +55,6 @@ _AUDIENCE_WORDS = {
     "共通": "both",
     "both": "both",
 }
-
-
-class ExcelProblem(Exception):
-    """The file cannot be read at all (not xlsx, broken zip, …)."""
 
 
 @dataclass(frozen=True)
@@ -133,110 +130,6 @@ def builtin_profiles() -> dict[str, dict[str, Any]]:
     """Built-in profiles from excel_profiles.yaml: key → {name, description, settings}."""
     data = yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8")) or {}
     return {entry["key"]: entry for entry in data.get("profiles", [])}
-
-
-# --- the file itself ----------------------------------------------------------------------------
-
-
-def check_upload(name: str, size: int, head: bytes, max_bytes: int) -> list[str]:
-    """Cheap checks before anything is stored: extension, size, zip magic."""
-    problems = []
-    if not name.lower().endswith(".xlsx"):
-        problems.append(_("Excel ブック（.xlsx）を指定してください（.xls・.xlsm・CSV は取り込めません）"))
-    if size > max_bytes:
-        problems.append(
-            _("ファイルが大きすぎます（%(size)s バイト、上限 %(max_bytes)s バイト）")
-            % {"size": format(size, ","), "max_bytes": format(max_bytes, ",")}
-        )
-    elif size == 0:
-        problems.append(_("ファイルが空です"))
-    elif not head.startswith(ZIP_MAGIC):
-        problems.append(_("Excel ブック（.xlsx）ではありません（ファイルの中身が xlsx 形式ではありません）"))
-    return problems
-
-
-def check_package(path: Path) -> None:
-    """A real, bounded OOXML package; raise ExcelProblem otherwise."""
-    try:
-        with zipfile.ZipFile(path) as package:
-            entries = package.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES:
-                raise ExcelProblem(_("ファイル内の要素が多すぎます（xlsx として不正です）"))
-            if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED:
-                raise ExcelProblem(_("展開後のサイズが大きすぎます（圧縮爆弾の可能性があります）"))
-            names = {entry.filename for entry in entries}
-            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise ExcelProblem(_("Excel ブック（.xlsx）ではありません（ブックの構成要素がありません）"))
-            broken = package.testzip()
-            if broken is not None:
-                raise ExcelProblem(
-                    _("ファイルが壊れています（%(broken)s を読めません）") % {"broken": broken}
-                )
-    except zipfile.BadZipFile as error:
-        raise ExcelProblem(_("ファイルが壊れているか途中で切れています（ZIP として読めません）")) from error
-    except OSError as error:
-        raise ExcelProblem(
-            _("ファイルを読めません: %(error)s") % {"error": error.strerror or error}
-        ) from error
-
-
-def _open(path: Path) -> Any:
-    check_package(path)
-    try:
-        return load_workbook(path, read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
-        raise ExcelProblem(
-            _("Excel ブックとして読めません（ファイルが壊れている可能性があります）")
-        ) from error
-    except Exception as error:  # openpyxl raises assorted errors on malformed parts
-        raise ExcelProblem(
-            _("Excel ブックとして読めません（%(error)s）") % {"error": type(error).__name__}
-        ) from error
-
-
-def sheet_names(path: Path) -> list[str]:
-    workbook = _open(path)
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def sheet_preview(path: Path, sheet: str | None) -> tuple[str, list[str], list[tuple[int, list[str]]]]:
-    """The first rows of a sheet (to choose columns): sheet name, column letters, (row, values)."""
-    workbook = _open(path)
-    try:
-        worksheet = _worksheet(workbook, sheet)
-        letters = [get_column_letter(index) for index in range(1, PREVIEW_COLS + 1)]
-        rows = []
-        for index, row in enumerate(worksheet.iter_rows(max_col=PREVIEW_COLS, values_only=True), 1):
-            values = [_cell_text(value)[:80] for value in row]
-            if any(values):
-                rows.append((index, values + [""] * (PREVIEW_COLS - len(values))))
-            if len(rows) >= PREVIEW_ROWS or index > MAX_ROWS:
-                break
-        return worksheet.title, letters, rows
-    finally:
-        workbook.close()
-
-
-def _worksheet(workbook: Any, sheet: str | None) -> Any:
-    if sheet:
-        if sheet not in workbook.sheetnames:
-            raise ExcelProblem(
-                _("シート「%(sheet)s」がありません（%(sheets)s）")
-                % {"sheet": sheet, "sheets": "、".join(workbook.sheetnames)}
-            )
-        return workbook[sheet]
-    return workbook[workbook.sheetnames[0]]
 
 
 # --- rows → nodes -------------------------------------------------------------------------------
@@ -405,9 +298,9 @@ class _Builder:
 
 def parse(path: Path, settings: ImportSettings) -> ImportResult:
     """Read the chosen sheet and columns into nodes; problems go into `result.errors`."""
-    workbook = _open(path)
+    workbook = open_workbook(path)
     try:
-        worksheet = _worksheet(workbook, settings.sheet)
+        worksheet = worksheet_named(workbook, settings.sheet)
         return _parse_sheet(worksheet, settings)
     finally:
         workbook.close()
@@ -468,7 +361,7 @@ def _parse_sheet(worksheet: Any, settings: ImportSettings) -> ImportResult:
                     )
                 )
                 continue
-            value = _cell_text(cell.value)
+            value = cell_text(cell.value)
             if len(value) > MAX_CELL:
                 errors.append(
                     RowError(

@@ -7,24 +7,24 @@ The format is documented in docs/library-format.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from anzen.library import domain, yamlsafe
+from anzen.library import domain, validation_sets, yamlsafe
 from anzen.library.domain import Issue, Knowledge, NodeSpec
+from anzen.library.validation_checker import (
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_REF,
+    MAX_TEXT,
+    MAX_TITLE,
+    MAX_TOPIC,
+    Checker,
+    Result,
+)
 from anzen.library.yamlsafe import LList, LMap
-
-MAX_TEXT = 10_000
-MAX_REF = 60
-MAX_TOPIC = 300
-MAX_TITLE = 300
-MAX_NODES = 20_000
-MAX_DEPTH = 20
-MIN_YEAR, MAX_YEAR = 1900, 2200
 
 _TOP_KEYS = {
     "edition": {"format", "kind", "framework", "edition", "nodes"},
@@ -62,224 +62,6 @@ _NODE_KEYS = {
     "verified",
     "meta",
 }
-_SET_KEYS = {"id", "title", "source_edition", "target_edition", "sources", "notes"}
-_MAPPING_KEYS = {"source", "target", "relation", "basis", "rationale"}
-_SCHEMA_KEYS = {"id", "label", "options", "remarks"}
-
-
-@dataclass
-class Result:
-    file: str
-    parsed: domain.Parsed | None = None
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.issues and self.parsed is not None
-
-
-class _Checker:
-    """Collects issues for one file; helpers read typed values and report wrong ones."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.issues: list[Issue] = []
-
-    def error(self, line: int | None, node_id: str, message: str) -> None:
-        self.issues.append(Issue(self.file, line, node_id, message))
-
-    def mapping(self, parent: LMap, key: str, node_id: str = "", *, required: bool = True) -> LMap | None:
-        value = parent.get(key)
-        if value is None:
-            if required:
-                self.error(parent.line_of(key), node_id, _("'%(key)s' がありません") % {"key": key})
-            return None
-        if not isinstance(value, LMap):
-            self.error(
-                parent.line_of(key),
-                node_id,
-                _("'%(key)s' は key: value の形（マッピング）で書いてください") % {"key": key},
-            )
-            return None
-        return value
-
-    def unknown_keys(self, data: LMap, allowed: set[str], node_id: str = "", where: str = "") -> None:
-        for key in data:
-            if key not in allowed:
-                self.error(
-                    data.line_of(key),
-                    node_id,
-                    _("不明なキー '%(key)s'%(where)s（使えるキー: %(allowed)s）")
-                    % {"key": key, "where": where, "allowed": ", ".join(sorted(allowed))},
-                )
-
-    def text(
-        self,
-        data: LMap,
-        key: str,
-        node_id: str = "",
-        *,
-        required: bool = False,
-        max_length: int = MAX_TEXT,
-        blank_ok: bool = True,
-    ) -> str:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.error(data.line_of(key), node_id, _("'%(key)s' がありません") % {"key": key})
-            return ""
-        if not isinstance(value, str):
-            hint = _("（数字や日付は引用符で囲んでください）") if isinstance(value, int | float) else ""
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("'%(key)s' は文字列で指定してください%(hint)s") % {"key": key, "hint": hint},
-            )
-            return ""
-        value = value.strip() if key not in {"text", "text_partial"} else value
-        if required and not blank_ok and not value.strip():
-            self.error(data.line_of(key), node_id, _("'%(key)s' が空です") % {"key": key})
-        if len(value) > max_length:
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("'%(key)s' が長すぎます（%(length)s文字、上限 %(max_length)s文字）")
-                % {"key": key, "length": len(value), "max_length": max_length},
-            )
-            return value[:max_length]
-        return value
-
-    def year(self, data: LMap, key: str, node_id: str = "") -> int | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("'%(key)s' は整数（西暦の年度、例: 2024）で指定してください") % {"key": key},
-            )
-            return None
-        if not MIN_YEAR <= value <= MAX_YEAR:
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("'%(key)s' の年度 %(value)s は範囲外です（%(min_year)s〜%(max_year)s）")
-                % {"key": key, "value": value, "min_year": MIN_YEAR, "max_year": MAX_YEAR},
-            )
-            return None
-        return value
-
-    def boolean(self, data: LMap, key: str, node_id: str = "", default: bool = False) -> bool:
-        value = data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("'%(key)s' は true または false で指定してください") % {"key": key},
-            )
-            return default
-        return value
-
-    def verified(self, data: LMap, key: str, node_id: str, default: str) -> str:
-        value = data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if value in domain.VERIFIED:
-            return str(value)
-        self.error(
-            data.line_of(key),
-            node_id,
-            _("'%(key)s' は true / false / partial のいずれかで指定してください") % {"key": key},
-        )
-        return "false"
-
-    def choice(
-        self, data: LMap, key: str, choices: Iterable[str], node_id: str, label: str, default: str = ""
-    ) -> str:
-        value = data.get(key)
-        if value is None:
-            return default
-        choices = tuple(choices)
-        if value not in choices:
-            self.error(
-                data.line_of(key),
-                node_id,
-                _("%(label)s '%(value)s' は不明です（%(choices)s のいずれか）")
-                % {"label": label, "value": value, "choices": " / ".join(choices)},
-            )
-            return default
-        return str(value)
-
-    def sources(
-        self, data: LMap, key: str, node_id: str = "", *, required: bool = False
-    ) -> list[dict[str, Any]]:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.error(data.line_of(key), node_id, _("'%(key)s'（出典）がありません") % {"key": key})
-            return []
-        if not isinstance(value, LList) or not value:
-            self.error(
-                data.line_of(key), node_id, _("'%(key)s' は出典のリストで指定してください") % {"key": key}
-            )
-            return []
-        result = []
-        for index, entry in enumerate(value):
-            if not isinstance(entry, LMap) or not isinstance(entry.get("title"), str):
-                self.error(value.line_at(index), node_id, _("出典には title（文字列）が必要です"))
-                continue
-            result.append(plain(entry))
-        return result
-
-    def meta(self, data: LMap, node_id: str) -> dict[str, Any]:
-        value = data.get("meta")
-        if value is None:
-            return {}
-        if not isinstance(value, LMap):
-            self.error(
-                data.line_of("meta"), node_id, _("'meta' は key: value の形（マッピング）で書いてください")
-            )
-            return {}
-        self._check_meta(value, node_id)
-        return plain(value)
-
-    def _check_meta(self, meta: LMap, node_id: str) -> None:
-        if "gating" in meta and not isinstance(meta["gating"], bool):
-            self.error(
-                meta.line_of("gating"), node_id, _("'meta.gating' は true または false で指定してください")
-            )
-        if "conditions" in meta:
-            conditions = meta["conditions"]
-            if not isinstance(conditions, LList) or not all(
-                isinstance(c, str) and domain.CONDITION.match(c) for c in conditions
-            ):
-                self.error(
-                    meta.line_of("conditions"),
-                    node_id,
-                    _(
-                        "'meta.conditions' は英小文字の識別子のリストで指定してくだ"
-                        "さい（例: [no_vendor_contract]）"
-                    ),
-                )
-        for key in ("note", "condition_note", "scope"):
-            if key in meta and not isinstance(meta[key], str):
-                self.error(
-                    meta.line_of(key), node_id, _("'meta.%(key)s' は文字列で指定してください") % {"key": key}
-                )
-
-
-def plain(value: Any) -> Any:
-    """LMap/LList → dict/list (for JSON fields and hashing)."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 # --- entry points -------------------------------------------------------------------------------
@@ -294,7 +76,7 @@ def parse_bytes(data: bytes, file: str) -> tuple[Any, Result | None]:
 
 
 def validate_root(root: Any, file: str, knowledge: Knowledge | None = None) -> Result:
-    checker = _Checker(file)
+    checker = Checker(file)
     parsed = _validate_root(checker, root, knowledge or Knowledge())
     return Result(file, parsed if not checker.issues else None, checker.issues)
 
@@ -378,7 +160,7 @@ def knowledge_of(parsed: domain.Parsed) -> Knowledge:
     return known
 
 
-def _validate_root(checker: _Checker, root: Any, knowledge: Knowledge) -> domain.Parsed | None:
+def _validate_root(checker: Checker, root: Any, knowledge: Knowledge) -> domain.Parsed | None:
     if not isinstance(root, LMap):
         checker.error(
             getattr(root, "line", 1), "", _("ファイルの最上位は key: value の形（マッピング）にしてください")
@@ -404,14 +186,14 @@ def _validate_root(checker: _Checker, root: Any, knowledge: Knowledge) -> domain
     if kind == "edition":
         return _edition(checker, root, knowledge)
     if kind == "mapping_set":
-        return _mapping_set(checker, root, knowledge)
-    return _answer_schemas(checker, root)
+        return validation_sets.mapping_set(checker, root, knowledge)
+    return validation_sets.answer_schemas(checker, root)
 
 
 # --- editions -----------------------------------------------------------------------------------
 
 
-def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.ParsedEdition | None:
+def _edition(checker: Checker, root: LMap, knowledge: Knowledge) -> domain.ParsedEdition | None:
     fw = checker.mapping(root, "framework")
     ed = checker.mapping(root, "edition")
     if fw is None or ed is None:
@@ -472,9 +254,7 @@ def _edition(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.Pars
     return domain.ParsedEdition(checker.file, framework, edition, nodes)
 
 
-def _nodes(
-    checker: _Checker, root: LMap, edition: domain.EditionSpec, knowledge: Knowledge
-) -> list[NodeSpec]:
+def _nodes(checker: Checker, root: LMap, edition: domain.EditionSpec, knowledge: Knowledge) -> list[NodeSpec]:
     raw = root.get("nodes")
     if not isinstance(raw, LList) or not raw:
         checker.error(root.line_of("nodes"), "", _("'nodes' に要素（項目のリスト）がありません"))
@@ -513,7 +293,7 @@ def _nodes(
 
 
 def _node(
-    checker: _Checker,
+    checker: Checker,
     entry: LMap,
     edition: domain.EditionSpec,
     knowledge: Knowledge,
@@ -619,193 +399,3 @@ def _node(
         meta=checker.meta(entry, node_id),
         line=entry.line,
     )
-
-
-# --- mapping sets -------------------------------------------------------------------------------
-
-
-def _mapping_set(checker: _Checker, root: LMap, knowledge: Knowledge) -> domain.ParsedMappingSet | None:
-    head = checker.mapping(root, "mapping_set")
-    if head is None:
-        return None
-    checker.unknown_keys(head, _SET_KEYS, where=_("（mapping_set）"))
-    key = checker.text(head, "id", required=True, max_length=120)
-    if key and not domain.SLUG.match(key):
-        checker.error(head.line_of("id"), "", _("mapping_set.id は英数字・ハイフン・下線で指定してください"))
-    editions = {}
-    for side in ("source_edition", "target_edition"):
-        value = checker.text(head, side, required=True, max_length=120)
-        editions[side] = value
-        if value and value not in knowledge.nodes:
-            checker.error(
-                head.line_of(side),
-                "",
-                _("版 '%(value)s' が見つかりません（先に読み込むか、同じコマンドで一緒に指定してください）")
-                % {"value": value},
-            )
-    raw = root.get("mappings")
-    mappings: list[domain.MappingSpec] = []
-    if not isinstance(raw, LList) or not raw:
-        checker.error(root.line_of("mappings"), "", _("'mappings' に要素（対応のリスト）がありません"))
-    else:
-        source_ids = knowledge.nodes.get(editions["source_edition"])
-        target_ids = knowledge.nodes.get(editions["target_edition"])
-        pairs: dict[tuple[str, str], int | None] = {}
-        for index, entry in enumerate(raw):
-            if not isinstance(entry, LMap):
-                checker.error(
-                    raw.line_at(index),
-                    "",
-                    _("mappings の各要素は key: value の形（マッピング）で書いてください"),
-                )
-                continue
-            mapping = _mapping(checker, entry, source_ids, target_ids, editions)
-            if mapping is None:
-                continue
-            pair = (mapping.source, mapping.target)
-            if pair in pairs:
-                checker.error(
-                    entry.line,
-                    mapping.source,
-                    _("対応 %(source)s → %(target)s が重複しています（最初は %(first_line)s 行目）")
-                    % {
-                        "source": mapping.source,
-                        "target": mapping.target,
-                        "first_line": pairs[pair],
-                    },
-                )
-                continue
-            pairs[pair] = entry.line
-            mappings.append(mapping)
-    return domain.ParsedMappingSet(
-        file=checker.file,
-        key=key,
-        title=checker.text(head, "title", required=True, max_length=MAX_TITLE, blank_ok=False),
-        source_edition=editions["source_edition"],
-        target_edition=editions["target_edition"],
-        mappings=mappings,
-        sources=checker.sources(head, "sources"),
-        notes=checker.text(head, "notes"),
-    )
-
-
-def _mapping(
-    checker: _Checker,
-    entry: LMap,
-    source_ids: set[str] | None,
-    target_ids: set[str] | None,
-    editions: dict[str, str],
-) -> domain.MappingSpec | None:
-    source = entry.get("source")
-    node_label = source if isinstance(source, str) else ""
-    checker.unknown_keys(entry, _MAPPING_KEYS, node_label)
-    ends = {}
-    for side, ids, edition in (
-        ("source", source_ids, editions["source_edition"]),
-        ("target", target_ids, editions["target_edition"]),
-    ):
-        value = entry.get(side)
-        if not isinstance(value, str) or not value:
-            checker.error(
-                entry.line_of(side),
-                node_label,
-                _("'%(side)s' に項目IDを文字列で指定してください（数字だけのIDは引用符で囲んでください）")
-                % {"side": side},
-            )
-            return None
-        if ids is not None and value not in ids:
-            label = _("対応元") if side == "source" else _("対応先")
-            checker.error(
-                entry.line_of(side),
-                value,
-                _("%(label)s '%(value)s' は版 '%(edition)s' にありません")
-                % {"label": label, "value": value, "edition": edition},
-            )
-        ends[side] = value
-    if "relation" not in entry or "basis" not in entry:
-        checker.error(entry.line, node_label, _("'relation' と 'basis' は必須です"))
-    relation = checker.choice(entry, "relation", domain.RELATIONS, node_label, _("関係（relation）"))
-    basis = checker.choice(entry, "basis", domain.BASES, node_label, _("根拠（basis）"))
-    if not relation or not basis:
-        return None
-    return domain.MappingSpec(
-        ends["source"],
-        ends["target"],
-        relation,
-        basis,
-        checker.text(entry, "rationale", node_label),
-        entry.line,
-    )
-
-
-# --- answer schemas -----------------------------------------------------------------------------
-
-
-def _answer_schemas(checker: _Checker, root: LMap) -> domain.ParsedAnswerSchemas | None:
-    raw = root.get("answer_schemas")
-    if not isinstance(raw, LList) or not raw:
-        checker.error(root.line_of("answer_schemas"), "", _("'answer_schemas' に要素がありません"))
-        return None
-    schemas: list[domain.AnswerSchemaSpec] = []
-    seen: dict[str, int | None] = {}
-    for index, entry in enumerate(raw):
-        if not isinstance(entry, LMap):
-            checker.error(
-                raw.line_at(index), "", _("answer_schemas の各要素は key: value の形で書いてください")
-            )
-            continue
-        key = entry.get("id")
-        if not isinstance(key, str) or not domain.SLUG.match(key):
-            checker.error(
-                entry.line_of("id"),
-                str(key or ""),
-                _("回答形式の id は英数字・ハイフン・下線で指定してください"),
-            )
-            continue
-        checker.unknown_keys(entry, _SCHEMA_KEYS, key)
-        if key in seen:
-            checker.error(
-                entry.line_of("id"),
-                key,
-                _("回答形式 '%(key)s' が重複しています（最初は %(first_line)s 行目）")
-                % {"key": key, "first_line": seen[key]},
-            )
-            continue
-        seen[key] = entry.line
-        options = entry.get("options")
-        parsed_options: list[dict[str, str]] = []
-        if not isinstance(options, LList) or not options:
-            checker.error(entry.line_of("options"), key, _("'options' に選択肢のリストを指定してください"))
-        else:
-            values: set[str] = set()
-            for position, option in enumerate(options):
-                value = option.get("value") if isinstance(option, LMap) else None
-                label = option.get("label") if isinstance(option, LMap) else None
-                if not isinstance(value, str) or not isinstance(label, str) or not value or not label:
-                    checker.error(
-                        options.line_at(position),
-                        key,
-                        _(
-                            "選択肢には value と label（文字列）が必要です（yes / no"
-                            " は引用符で囲んでください）"
-                        ),
-                    )
-                elif value in values:
-                    checker.error(
-                        options.line_at(position),
-                        key,
-                        _("選択肢の値 '%(value)s' が重複しています") % {"value": value},
-                    )
-                else:
-                    values.add(value)
-                    parsed_options.append({"value": value, "label": label})
-        schemas.append(
-            domain.AnswerSchemaSpec(
-                key=key,
-                label=checker.text(entry, "label", key, required=True, max_length=200, blank_ok=False),
-                options=parsed_options,
-                remarks=checker.boolean(entry, "remarks", key),
-                line=entry.line,
-            )
-        )
-    return domain.ParsedAnswerSchemas(checker.file, schemas)

@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from anzen.common.models import AuditEntry
 from anzen.common.permissions import Actor
-from anzen.library import excel_import, selectors, services
+from anzen.library import excel_import, excel_workbook, selectors, services
 from anzen.library.models import Edition, RequirementNode, Verified
 
 from .excel_helpers import EXPECTED_IDS, HOSPITAL_ROWS, workbook_bytes, write_workbook
@@ -205,7 +205,7 @@ def test_zip_that_is_not_a_workbook_is_refused() -> None:
 
 
 def test_huge_uncompressed_size_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(excel_import, "MAX_UNCOMPRESSED", 1000)
+    monkeypatch.setattr(excel_workbook, "MAX_UNCOMPRESSED", 1000)
     with pytest.raises(services.ExcelImportError) as raised:
         store(workbook_bytes())
     assert "展開後のサイズ" in raised.value.errors[0]
