@@ -65,6 +65,7 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "accounts:api_token_revoke": lambda ctx: {"pk": ctx.objects["token"].pk},
     "accounts:invitation_accept": lambda ctx: {"token": "no-such-token"},
     "library:edition_detail": lambda ctx: {"pk": ctx.objects["edition"].pk},
+    "library:node_detail": lambda ctx: {"pk": ctx.objects["edition"].nodes.first().pk},
     "common:object_history": lambda ctx: {"object_type": "accounts.organisation",
                                           "object_id": str(ctx.membership.organisation_id)},
 }

@@ -40,11 +40,13 @@ def jsonable(value: Any) -> Any:
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
+    """The recorded field values; deferred fields (.only/.defer) are left out, never fetched."""
     excluded = getattr(instance, "audit_exclude", frozenset())
+    deferred = instance.get_deferred_fields()
     return {
         field.name: jsonable(field.value_from_object(instance))
         for field in instance._meta.concrete_fields
-        if field.name not in excluded
+        if field.name not in excluded and field.attname not in deferred
     }
 
 

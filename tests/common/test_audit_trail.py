@@ -164,3 +164,15 @@ def test_pure_chain_detects_any_single_change(rows: list[dict], data: st.DataObj
     tampered[victim][field] = "tampered-" + str(tampered[victim][field])
     report = audit_chain.verify(tampered, len(chain), prev)
     assert not report.ok and report.problem.seq == victim + 1
+
+
+@pytest.mark.django_db
+def test_deferred_fields_are_neither_fetched_nor_reported_as_changed() -> None:
+    org = _org("defer")
+    count = AuditEntry.objects.count()
+    partial = Organisation.objects.only("pk", "name").get(pk=org.pk)
+    partial.name = "部分読込で改名"
+    partial.save()
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert AuditEntry.objects.count() == count + 1
+    assert entry.before == {"name": "事業者defer"} and entry.after == {"name": "部分読込で改名"}
