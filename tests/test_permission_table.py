@@ -173,25 +173,44 @@ def test_every_api_operation_names_its_permission() -> None:
     assert missing == []
 
 
+# Path parameters and required query parameters of GET operations, from the sample objects.
+API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] = {
+    "/api/library/editions/{edition_id}/nodes": lambda o: (f"/api/library/editions/{o['edition'].pk}/nodes", {}),
+    "/api/library/search": lambda o: ("/api/library/search", {"q": "サンプル"}),
+    "/api/library/diff": lambda o: ("/api/library/diff", {"a": "sample@1", "b": "sample@1"}),
+}
+
+
+def _needs_sample(path: str, op: dict[str, Any]) -> bool:
+    return "{" in path or any(p.get("required") for p in op.get("parameters", []))
+
+
+def test_every_api_get_with_parameters_has_a_sample() -> None:
+    missing = [p for p, m, op in api_operations() if m == "get" and _needs_sample(p, op) and p not in API_SAMPLES]
+    assert missing == []
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_api_role_by_endpoint_table(role: str, client: Client, member_of_role, world) -> None:
     membership = member_of_role(role)
+    objects = {"edition": _library_sample()}
     _token, secret = services.api_token_create(actor=Actor(membership.user, membership), name="api")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     checked = 0
     for path, method, op in api_operations():
-        if method != "get" or "{" in path:
+        if method != "get":
             continue
+        url, params = API_SAMPLES[path](objects) if _needs_sample(path, op) else (path, {})
         perm = Perm(op["x-anzen-permission"])
-        response = client.get(path, **headers)
+        response = client.get(url, params, **headers)
         if role_has(membership.role, membership.organisation.kind, perm):
             assert response.status_code == 200, (path, response.status_code)
         else:
             assert response.status_code == 403, (path, response.status_code)
-        assert client.get(path).status_code == 401, path
+        assert client.get(url, params).status_code == 401, path
         checked += 1
-    assert checked >= 4
+    assert checked >= 7
 
 
 # ----- Isolation between organisations -----------------------------------------------------------

@@ -27,9 +27,11 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 def _register() -> None:
     from anzen.accounts.api import router as accounts_router
     from anzen.common.api import router as audit_router
+    from anzen.library.api import router as library_router
 
     api.add_router("/accounts/", accounts_router)
     api.add_router("/audit/", audit_router)
+    api.add_router("/library/", library_router)
 
 
 _register()
