@@ -6,7 +6,7 @@ from ninja import Router, Schema
 
 from anzen.accounts import selectors
 from anzen.accounts.models import Organisation
-from anzen.accounts.roles import Perm, ROLE_PERMS
+from anzen.accounts.roles import ROLE_PERMS, Perm
 from anzen.api.routing import endpoint
 from anzen.common.permissions import scope
 

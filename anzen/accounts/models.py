@@ -144,6 +144,9 @@ class PasswordHistory(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
+
 
 class ApiToken(TimeStampedModel):
     """A bearer token for the REST API, bound to one membership; only its hash is stored."""

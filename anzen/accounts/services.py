@@ -251,7 +251,8 @@ def invitation_accept(*, token: str, user: User | None = None, username: str = "
     if user is None:
         if User.objects.filter(username=username).exists():
             raise ValidationError(_("このログインIDは既に使われています。"))
-        expects_mfa = invitation.role in settings.ANZEN_MFA_REQUIRED_ROLES or invitation.organisation.require_mfa_for_all
+        expects_mfa = (invitation.role in settings.ANZEN_MFA_REQUIRED_ROLES
+                       or invitation.organisation.require_mfa_for_all)
         user = user_create(username=username, email=invitation.email, display_name=display_name,
                            password=password, expects_mfa=expects_mfa)
     membership = membership_add(user=user, organisation=invitation.organisation, role=invitation.role)

@@ -13,8 +13,10 @@ def register(subparsers: Any) -> None:
 
     parser = subparsers.add_parser(
         "setup", help=_("データベースを作成・更新し、ライブラリ（とデモデータ）を読み込む"),
-        description=_("ANZEN_HOME のデータベースを移行し、静的ファイルを集め、チェックリスト等のライブラリを読み込みます。"
-                      "何度実行しても結果は同じです。"),
+        description=_(
+            "ANZEN_HOME のデータベースを移行し、静的ファイルを集め、チェックリスト等のライブラリを読み込みます。"
+            "何度実行しても結果は同じです。"
+        ),
     )
     parser.add_argument("--demo", action="store_true", help=_("架空の病院・事業者・利用者のデモデータも読み込む"))
     add_json_flag(parser)

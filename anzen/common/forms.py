@@ -5,8 +5,10 @@ from anzen.common.models import AuditEntry
 
 
 class AuditSearchForm(forms.Form):
-    q = forms.CharField(label=_("キーワード"), required=False,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("対象・操作者・内容・接続元")}))
+    q = forms.CharField(
+        label=_("キーワード"), required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("対象・操作者・内容・接続元")}),
+    )
     action = forms.ChoiceField(label=_("操作"), required=False,
                                choices=[("", _("すべて")), *AuditEntry.Action.choices])
     object_type = forms.ChoiceField(label=_("対象の種類"), required=False)

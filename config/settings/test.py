@@ -6,8 +6,8 @@ import tempfile
 # Tests never touch a real ANZEN_HOME: the secret key and files go to a throwaway folder.
 os.environ.setdefault("ANZEN_HOME", tempfile.mkdtemp(prefix="anzen-test-home-"))
 
-from config.settings.base import *  # noqa: E402, F403
-from config.settings.base import STORAGES  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -124,7 +124,7 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
         try:
             for index in range(8):
                 _org(f"w{worker}-{index}")
-        except BaseException as error:  # noqa: BLE001 — reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()

@@ -35,6 +35,6 @@ def test_editions_items_search_and_diff(client: Client, token: str) -> None:
     assert "H-2-7-server" in {n["node_id"] for n in diff["removed"]}
     assert client.get("/api/library/diff", {"a": "nope@1", "b": "mhlw-cyber-checklist@R7"}, **auth).status_code == 404
     r7 = next(e for e in editions if e["key"] == "mhlw-cyber-checklist@R7")
-    unverified = [n for n in client.get(f"/api/library/editions/{r7['id']}/nodes", **auth).json()
-                  if n["node_id"] == "H-R7-usb"][0]
+    unverified = next(n for n in client.get(f"/api/library/editions/{r7['id']}/nodes", **auth).json()
+                      if n["node_id"] == "H-R7-usb")
     assert unverified["text"] == "" and not unverified["official_text"] and unverified["verified"] == "false"
