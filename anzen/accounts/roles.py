@@ -53,23 +53,34 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     HISTORY_VIEW = "audit.history"
     PROFILE = "account.profile"
+    ASSESSMENT_VIEW = "assessment.view"
+    ASSESSMENT_MANAGE = "assessment.manage"  # create, request from vendors, assign evaluators, reopen
+    ASSESSMENT_ANSWER = "assessment.answer"
+    ASSESSMENT_REVIEW = "assessment.review"
+    ASSESSMENT_SIGN_OFF = "assessment.sign_off"
+    ASSESSMENT_EXPORT = "assessment.export"
 
 
-_EVERYONE = {Perm.DASHBOARD, Perm.LIBRARY_VIEW, Perm.ORG_VIEW, Perm.PROFILE, Perm.HISTORY_VIEW}
+_EVERYONE = {Perm.DASHBOARD, Perm.LIBRARY_VIEW, Perm.ORG_VIEW, Perm.PROFILE, Perm.HISTORY_VIEW,
+             Perm.ASSESSMENT_VIEW, Perm.ASSESSMENT_EXPORT}
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(_EVERYONE | {Perm.LIBRARY_MANAGE, Perm.MEMBERS_MANAGE, Perm.ORG_SETTINGS,
-                                       Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW}),
-    Role.STAFF: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW}),
-    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW}),
-    Role.VENDOR: frozenset(_EVERYONE),
-    Role.EVALUATOR: frozenset(_EVERYONE),
+                                       Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSESSMENT_MANAGE,
+                                       Perm.ASSESSMENT_ANSWER, Perm.ASSESSMENT_REVIEW, Perm.ASSESSMENT_SIGN_OFF}),
+    Role.STAFF: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_MANAGE, Perm.ASSESSMENT_ANSWER,
+                                       Perm.ASSESSMENT_REVIEW}),
+    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_SIGN_OFF}),
+    Role.VENDOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_ANSWER}),
+    Role.EVALUATOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_REVIEW}),
     Role.AUDITOR: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW}),
 }
 
 # Permissions that only make sense inside an institution (the vendor's admin manages its members,
-# but the library is the institutions' content to extend).
-INSTITUTION_ONLY: frozenset[Perm] = frozenset({Perm.LIBRARY_MANAGE})
+# but the library is the institutions' content to extend; only an institution creates assessments
+# and signs them off).
+INSTITUTION_ONLY: frozenset[Perm] = frozenset({Perm.LIBRARY_MANAGE, Perm.ASSESSMENT_MANAGE,
+                                               Perm.ASSESSMENT_SIGN_OFF})
 
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "anzen.common",
     "anzen.accounts",
     "anzen.library",
+    "anzen.assessments",
 ]
 
 MIDDLEWARE = [
