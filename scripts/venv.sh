@@ -68,5 +68,35 @@ rm -f "$VENV"/.stamp-*
 export UV_PYTHON="$VENV/bin/python"
 "$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" "$LOCK"
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e .
+
+# The lock files must cover what pyproject.toml asks for (someone added a dependency and forgot
+# `make lock`): check every requirement of anzen (with the dev extra for "dev") against .venv.
+if ! "$VENV/bin/python" - "$KIND" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, requires, version
+
+from packaging.requirements import Requirement
+
+extras = {"dev"} if sys.argv[1] == "dev" else set()
+problems = []
+for text in requires("anzen") or []:
+    req = Requirement(text)
+    if req.marker and not any(req.marker.evaluate({"extra": e}) for e in extras | {""}):
+        continue
+    try:
+        installed = version(req.name)
+    except PackageNotFoundError:
+        problems.append(f"{req} is not in the lock file")
+        continue
+    if req.specifier and not req.specifier.contains(installed, prereleases=True):
+        problems.append(f"{req} but the lock file has {installed}")
+for problem in problems:
+    print(f"venv: {problem}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+then
+    echo "venv: requirements/*.txt are out of date with pyproject.toml: run 'make lock' and commit them" >&2
+    exit 1
+fi
 key_of "$KIND" >"$VENV/.stamp-$KIND"
 echo "venv: $VENV is ready ($KIND)"
