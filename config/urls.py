@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("anzen.common.urls")),
     path("accounts/", include("anzen.accounts.urls")),
     path("library/", include("anzen.library.urls")),
+    path("assessments/", include("anzen.assessments.urls")),
     path("api/", api.urls),
     path("i18n/setlang/", public(set_language), name="set_language"),
 ]

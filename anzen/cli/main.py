@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "anzen.library.cli",
     "anzen.common.cli",
     "anzen.accounts.cli",
+    "anzen.assessments.cli",
 )
 
 
