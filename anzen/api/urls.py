@@ -26,9 +26,9 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 def _register() -> None:
     from anzen.accounts.api import router as accounts_router
-    from anzen.common.api import router as audit_router
     from anzen.assessments.api import router as assessments_router
     from anzen.assessments.api_files import router as assessment_files_router
+    from anzen.common.api import router as audit_router
     from anzen.library.api import router as library_router
 
     api.add_router("/accounts/", accounts_router)

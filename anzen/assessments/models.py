@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from anzen.accounts.models import Organisation
-from anzen.common.models import AuditedModel, TimeStampedModel
+from anzen.common.models import TimeStampedModel
 from anzen.common.permissions import ScopeRule
 from anzen.library.models import Edition, RequirementNode
 
