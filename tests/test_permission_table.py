@@ -58,6 +58,10 @@ def _own_membership(ctx: Ctx) -> dict[str, Any]:
     return {"pk": ctx.membership.pk}
 
 
+def _answer_once_assessment(ctx: Ctx) -> dict[str, Any]:
+    return {"pk": ctx.objects["assessment"].pk}
+
+
 SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "accounts:invitation_revoke": lambda ctx: {"pk": ctx.objects["invitation"].pk},
     "accounts:member_role": _own_membership,
@@ -68,6 +72,8 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "library:node_detail": lambda ctx: {"pk": ctx.objects["edition"].nodes.first().pk},
     "common:object_history": lambda ctx: {"object_type": "accounts.organisation",
                                           "object_id": str(ctx.membership.organisation_id)},
+    **{f"assessments:{name}": _answer_once_assessment for name in (
+        "suggestions", "suggestion_confirm", "suggestion_reject", "copy_previous", "yoy", "crosscheck")},
 }
 
 
@@ -103,7 +109,16 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
     objects["invitation"], _token = services.invitation_create(actor=inviter, email="x@example.test",
                                                                role=Role.ADMIN)
     objects["edition"] = _library_sample()
+    objects["assessment"] = _assessment_sample(world, objects["edition"])
     return Ctx(membership, world, objects)
+
+
+def _assessment_sample(world: Any, edition: Any) -> Any:
+    """A vendor form of the hospital with an evaluator: every role's organisation takes part in it."""
+    from anzen.assessments.models import Assessment
+
+    return Assessment.objects.create(institution=world.hospital, respondent=world.vendor, evaluator=world.evaluator,
+                                     edition=edition, subject_kind="vendor", fiscal_year=2025)
 
 
 def _library_sample() -> Any:

@@ -22,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from anzen.accounts.roles import Perm
 from anzen.assessments.models import Answer, Assessment, SubjectKind
-from anzen.assessments.suggestions import form_items, form_label, links_between, option_label
+from anzen.assessments.suggestions import (
+    BASIS_LABELS,
+    RELATION_LABELS,
+    form_items,
+    form_label,
+    links_between,
+    option_label,
+)
 from anzen.common.permissions import Actor, scope
 from anzen.library import text as library_text
 
@@ -88,6 +96,14 @@ class Disagreement:
     rationale: str
 
     @property
+    def relation_label(self) -> str:
+        return str(RELATION_LABELS.get(self.relation, self.relation))
+
+    @property
+    def basis_label(self) -> str:
+        return str(BASIS_LABELS.get(self.basis, self.basis))
+
+    @property
     def says_yes(self) -> str:
         """Which side says はい: "vendor" or "system"."""
         return "vendor" if self.vendor_item.value in POSITIVE else "system"
@@ -101,6 +117,11 @@ class Flag:
     reason: str = ""
     category: str = ""
     excerpt: str = ""
+
+    @property
+    def highlighted(self) -> str:
+        """The excerpt, HTML-escaped, with the keyword in <mark>."""
+        return library_text.highlight(self.excerpt, [library_text.normalise(self.keyword)])
 
 
 @dataclass
@@ -216,7 +237,9 @@ CHECKED_KINDS = (SubjectKind.VENDOR, SubjectKind.SYSTEM)
 
 @dataclass
 class VendorCrossCheck:
+    institution_id: int
     institution_name: str
+    vendor_id: int
     vendor_name: str
     fiscal_year: int
     vendor_forms: list[Assessment]
@@ -249,21 +272,28 @@ def _check_items(assessment: Assessment, answers: dict[tuple[int, int], Answer],
     return items
 
 
-def crosscheck_for(actor: Actor, *, institution_id: int, vendor_id: int, fiscal_year: int) -> VendorCrossCheck:
-    """The cross-check of one vendor's forms for one institution and year, as far as the actor may see them.
+def crosschecks(actor: Actor, *, fiscal_year: int, institution_id: int | None = None,
+                vendor_id: int | None = None) -> list[VendorCrossCheck]:
+    """One cross-check per (institution, vendor) with a 事業者確認用 or MDS/SDS that the actor may see.
 
-    Queries: the assessments (1), the items of each distinct edition/form (1 each — a vendor form and
-    an MDS/SDS edition: 2), the mappings (1), the answers (1).
+    Queries do not grow with the number of vendors: the assessments (1), the items of each distinct
+    edition and form (1 each: a vendor form and an MDS/SDS edition make 2), the answers (1), the
+    mappings of each vendor-form edition (1 each).
     """
-    assessments = list(
+    queryset = (
         scope(actor, Assessment.objects.all(), Perm.ASSESSMENT_VIEW)
-        .filter(institution_id=institution_id, respondent_id=vendor_id, fiscal_year=fiscal_year,
-                subject_kind__in=CHECKED_KINDS)
+        .filter(fiscal_year=fiscal_year, subject_kind__in=CHECKED_KINDS)
+        .exclude(respondent_id=F("institution_id"))
         .select_related("edition", "institution", "respondent")
-        .order_by("subject_kind", "subject_label", "pk")
+        .order_by("institution__name", "respondent__name", "subject_kind", "subject_label", "pk")
     )
-    vendor_forms = [a for a in assessments if a.subject_kind == SubjectKind.VENDOR]
-    systems = [a for a in assessments if a.subject_kind == SubjectKind.SYSTEM]
+    if institution_id is not None:
+        queryset = queryset.filter(institution_id=institution_id)
+    if vendor_id is not None:
+        queryset = queryset.filter(respondent_id=vendor_id)
+    assessments = list(queryset)
+    if not assessments:
+        return []
     nodes_by_form: dict[tuple[int, int | None], list[dict[str, Any]]] = {}
     for assessment in assessments:
         key = (assessment.edition_id, assessment.form_id)
@@ -273,31 +303,46 @@ def crosscheck_for(actor: Actor, *, institution_id: int, vendor_id: int, fiscal_
         (answer.assessment_id, answer.node_id): answer
         for answer in scope(actor, Answer.objects.filter(assessment__in=[a.pk for a in assessments]),
                             Perm.ASSESSMENT_VIEW)
-    } if assessments else {}
-    vendor_items = [item for a in vendor_forms
-                    for item in _check_items(a, answers, nodes_by_form[(a.edition_id, a.form_id)])]
-    system_items = [item for a in systems
-                    for item in _check_items(a, answers, nodes_by_form[(a.edition_id, a.form_id)])]
+    }
+    items = {a.pk: _check_items(a, answers, nodes_by_form[(a.edition_id, a.form_id)]) for a in assessments}
 
-    pair_links: list[PairLink] = []
-    system_keys = {a.edition.key for a in systems}
-    for edition_key in {a.edition.key for a in vendor_forms}:
-        node_ids = {item.node_id for item in vendor_items if item.edition_key == edition_key}
-        for link in links_between(edition_key, node_ids, system_keys):
-            pair_links.append(PairLink(link.node_id, link.other_edition_key, link.other_node_id, link.relation,
-                                       link.basis, link.rationale))
-    result = cross_check(vendor_items, system_items, pair_links, flag_rules())
-    first = assessments[0] if assessments else None
-    return VendorCrossCheck(
-        institution_name=first.institution.name if first else "",
-        vendor_name=first.respondent.name if first else "",
-        fiscal_year=fiscal_year, vendor_forms=vendor_forms, systems=systems, result=result,
-    )
+    system_keys = {a.edition.key for a in assessments if a.subject_kind == SubjectKind.SYSTEM}
+    links: dict[str, list[PairLink]] = {}
+    for a in assessments:
+        key = a.edition.key
+        if a.subject_kind == SubjectKind.VENDOR and key not in links:
+            node_ids = {row["node_id"] for row in nodes_by_form[(a.edition_id, a.form_id)]}
+            links[key] = [PairLink(link.node_id, link.other_edition_key, link.other_node_id, link.relation,
+                                   link.basis, link.rationale)
+                          for link in links_between(key, node_ids, system_keys)]
+
+    groups: dict[tuple[int, int], list[Assessment]] = defaultdict(list)
+    for a in assessments:
+        groups[(a.institution_id, a.respondent_id)].append(a)
+    rules = flag_rules()
+    out = []
+    for (inst_id, vend_id), members in groups.items():
+        vendor_forms = [a for a in members if a.subject_kind == SubjectKind.VENDOR]
+        systems = [a for a in members if a.subject_kind == SubjectKind.SYSTEM]
+        pair_links = [link for key in {a.edition.key for a in vendor_forms} for link in links.get(key, [])]
+        result = cross_check([item for a in vendor_forms for item in items[a.pk]],
+                             [item for a in systems for item in items[a.pk]], pair_links, rules)
+        out.append(VendorCrossCheck(inst_id, members[0].institution.name, vend_id, members[0].respondent.name,
+                                    fiscal_year, vendor_forms, systems, result))
+    return out
+
+
+def crosscheck_for(actor: Actor, *, institution_id: int, vendor_id: int, fiscal_year: int) -> VendorCrossCheck:
+    """The cross-check of one vendor's forms for one institution and year, as far as the actor may see them."""
+    found = crosschecks(actor, fiscal_year=fiscal_year, institution_id=institution_id, vendor_id=vendor_id)
+    if found:
+        return found[0]
+    return VendorCrossCheck(institution_id, "", vendor_id, "", fiscal_year, [], [], CrossCheck())
 
 
 def crosscheck_for_assessment(actor: Actor, assessment: Assessment) -> VendorCrossCheck | None:
     """The cross-check shown on a vendor form's or MDS/SDS's page (None for other kinds)."""
-    if assessment.subject_kind not in CHECKED_KINDS:
+    if assessment.subject_kind not in CHECKED_KINDS or assessment.respondent_id == assessment.institution_id:
         return None
     return crosscheck_for(actor, institution_id=assessment.institution_id, vendor_id=assessment.respondent_id,
                           fiscal_year=assessment.fiscal_year)

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from anzen.accounts.roles import Perm
 from anzen.assessments.models import Answer, Assessment, SubjectKind
@@ -37,6 +39,15 @@ SAME_ITEM = "same_item"  # the relation of last year's answer to the same item
 _INVERSE = {"subset": "superset", "superset": "subset"}
 _RELATION_ORDER = {SAME_ITEM: 0, "equal": 1, "superset": 2, "subset": 3, "intersect": 4}
 _BASIS_ORDER = {"explicit": 0, "inferred": 1, "": 2}
+# Relations as read from the item being answered (the library's labels read from a mapping's source).
+RELATION_LABELS = {
+    SAME_ITEM: gettext_lazy("昨年度の同じ項目"),
+    "equal": gettext_lazy("同等"),
+    "subset": gettext_lazy("この項目は元の項目の一部"),
+    "superset": gettext_lazy("この項目は元の項目を含む"),
+    "intersect": gettext_lazy("一部重複"),
+}
+BASIS_LABELS = {"explicit": gettext_lazy("明示（文書に記載）"), "inferred": gettext_lazy("推定（要確認）")}
 
 
 # --- pure core ----------------------------------------------------------------------------------
@@ -109,6 +120,14 @@ class Suggestion:
     def needs_review(self) -> bool:
         """要確認: the source answers a related but different question; nothing is proposed."""
         return not self.proposed_value
+
+    @property
+    def relation_label(self) -> str:
+        return str(RELATION_LABELS.get(self.relation, self.relation))
+
+    @property
+    def basis_label(self) -> str:
+        return str(BASIS_LABELS.get(self.basis, self.basis))
 
     @property
     def agrees(self) -> bool:
@@ -252,6 +271,10 @@ def option_values(options: Any) -> tuple[str, ...]:
     return tuple(str(option.get("value")) for option in options or () if isinstance(option, dict))
 
 
+def option_pairs(options: Any) -> list[tuple[str, str]]:
+    return [(str(o.get("value")), str(o.get("label") or o.get("value"))) for o in options or () if isinstance(o, dict)]
+
+
 def option_label(options: Any, value: str) -> str:
     if not value:
         return _("未回答")
@@ -271,10 +294,11 @@ def form_label(assessment: Assessment) -> str:
 
 
 def answered_on(answer: Answer) -> dt.date | None:
-    """The date of the final answer (2回目 when given, else 1回目)."""
-    if answer.round2_value:
-        return answer.round2_date
-    return answer.round1_date
+    """The date of the final answer (2回目 when given, else 1回目); forms without dates: when it was saved."""
+    day = answer.round2_date if answer.round2_value else answer.round1_date
+    if day is None and answer.final_value and answer.updated_at:
+        return timezone.localdate(answer.updated_at)
+    return day
 
 
 def source_answer(answer: Answer) -> SourceAnswer:
