@@ -280,13 +280,10 @@ def safe_filename(value: str) -> str:
 
 
 def base_name(assessment: Assessment | ChecklistDocument) -> str:
-    if isinstance(assessment, ChecklistDocument):
-        document = assessment
-        who = document.subject_label or document.respondent
-        return safe_filename(f"{document.fiscal_year}_{document.form_title[:40]}_{who}")
-    form = assessment.form.text if assessment.form_id else assessment.edition.title
-    who = assessment.subject_label or assessment.respondent.name
-    return safe_filename(f"{assessment.fiscal_year}_{form[:40]}_{who}")
+    """2025_事業者確認用_ひかり電子カルテ（no folders, no characters Windows refuses）."""
+    document = assessment if isinstance(assessment, ChecklistDocument) else document_for(assessment)
+    who = document.subject_label or document.respondent
+    return safe_filename(f"{document.fiscal_year}_{document.short_title[:40]}_{who}")
 
 
 def page_info(document: ChecklistDocument, *, title: str = "") -> pdf.PageInfo:

@@ -131,6 +131,11 @@ class ChecklistDocument:
         return found + [row for row in self.rows if isinstance(row, ItemRow)]
 
     @property
+    def short_title(self) -> str:
+        """The form's name in lists, headers and file names (the MDS/SDS form's own title is long)."""
+        return "MDS/SDS" if self.layout == LayoutKind.MDS else self.form_title
+
+    @property
     def has_unverified(self) -> bool:
         return any(not item.official for item in self.items)
 

@@ -38,7 +38,7 @@ def story(document: ChecklistDocument, st: pdf.Styles) -> list[Flowable]:
 
 def part_title(document: ChecklistDocument) -> str:
     who = document.subject_label or (document.respondent if document.respondent != document.institution else "")
-    return f"{document.form_title}" + (f"（{who}）" if who else "")
+    return document.short_title + (f"（{who}）" if who else "")
 
 
 def part_break(landscape_next: bool) -> list[Flowable]:
