@@ -62,6 +62,14 @@ def _answer_once_assessment(ctx: Ctx) -> dict[str, Any]:
     return {"pk": ctx.objects["assessment"].pk}
 
 
+def _core(ctx: Ctx, *, node: bool = False) -> dict[str, Any]:
+    sample = ctx.objects["core"]
+    return {"pk": sample["assessment"].pk, "node_pk": sample["node"].pk} if node else {"pk": sample["assessment"].pk}
+
+
+_CORE_PAGES = ("detail", "hispro", "settings", "submit", "start_review", "return", "accept", "sign_off", "reopen")
+_CORE_ITEMS = ("item", "answer_save", "evidence_upload", "evidence_link", "item_review", "item_comment")
+
 SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "accounts:invitation_revoke": lambda ctx: {"pk": ctx.objects["invitation"].pk},
     "accounts:member_role": _own_membership,
@@ -74,6 +82,10 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
                                           "object_id": str(ctx.membership.organisation_id)},
     **{f"assessments:{name}": _answer_once_assessment for name in (
         "suggestions", "suggestion_confirm", "suggestion_reject", "copy_previous", "yoy", "crosscheck")},
+    **{f"assessments:{name}": _core for name in _CORE_PAGES},
+    **{f"assessments:{name}": lambda ctx: _core(ctx, node=True) for name in _CORE_ITEMS},
+    "assessments:evidence_download": lambda ctx: {"pk": ctx.objects["core"]["evidence"].pk},
+    "assessments:evidence_delete": lambda ctx: {"pk": ctx.objects["core"]["evidence"].pk},
 }
 
 
@@ -110,7 +122,32 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
                                                                role=Role.ADMIN)
     objects["edition"] = _library_sample()
     objects["assessment"] = _assessment_sample(world, objects["edition"])
+    objects["core"] = _core_sample(world, objects["edition"])
     return Ctx(membership, world, objects)
+
+
+def _core_sample(world: Any, edition: Any) -> dict[str, Any]:
+    """A submitted vendor form with one answered item and a file: the walk's empty POSTs change nothing."""
+    from anzen.assessments.models import Answer, Assessment, Evidence
+    from anzen.assessments.services_evidence import evidence_path
+    from anzen.library.models import AnswerSchema, RequirementNode
+
+    schema, _new = AnswerSchema.objects.get_or_create(key="yes-no", defaults={
+        "label": "はい／いいえ", "options": [{"value": "yes", "label": "はい"}, {"value": "no", "label": "いいえ"}]})
+    node = RequirementNode.objects.create(edition=edition, node_id="2", urn="urn:anzen:sample:2", ref="2",
+                                          text="回答する項目", answer_schema=schema, position=1)
+    assessment = Assessment.objects.create(institution=world.hospital, respondent=world.vendor,
+                                           evaluator=world.evaluator, edition=edition, subject_kind="vendor",
+                                           subject_label="core", fiscal_year=2025, status="submitted")
+    answer = Answer.objects.create(assessment=assessment, node=node, round1_value="yes")
+    content = b"sample evidence\n"
+    sha = "4c9a7f4b8b7c2a3f0e1d5c6b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a69"
+    path = evidence_path(sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    evidence = Evidence.objects.create(answer=answer, kind="file", title="sample", original_name="sample.txt",
+                                       sha256=sha, size=len(content), content_type="text/plain")
+    return {"assessment": assessment, "node": node, "answer": answer, "evidence": evidence}
 
 
 def _assessment_sample(world: Any, edition: Any) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -48,7 +49,7 @@ def assessments_for(actor: Actor, *, fiscal_year: int | None = None, institution
     return queryset.annotate(
         answer_count=Count("answers", filter=~Q(answers__round1_value=""), distinct=True),
         returned_count=Count("answers", filter=Q(answers__review_status=Answer.Review.RETURNED), distinct=True),
-    )
+    ).order_by("-fiscal_year", "institution__name", "subject_kind", "subject_label", "pk")
 
 
 def fiscal_years(actor: Actor) -> list[int]:
@@ -58,6 +59,15 @@ def fiscal_years(actor: Actor) -> list[int]:
 
 def assessment_detail(actor: Actor, pk: int) -> Assessment:
     return get_scoped(actor, _base(), Perm.ASSESSMENT_VIEW, pk=pk)
+
+
+def reviewer_name(assessment: Assessment) -> str:
+    """Who reviews: the evaluator, or the institution for a vendor's answers; empty for a self-assessment."""
+    if assessment.evaluator_id:
+        return assessment.evaluator.name
+    if assessment.respondent_id != assessment.institution_id:
+        return assessment.institution.name
+    return ""
 
 
 def events(assessment: Assessment) -> list[AssessmentEvent]:
@@ -81,6 +91,8 @@ class Row:
     layout: rules.Layout = field(default_factory=rules.Layout)
     evidence: list[Evidence] = field(default_factory=list)
     comments: list[ReviewComment] = field(default_factory=list)
+    suggestions: list[Any] = field(default_factory=list)
+    respondent_id: int | None = None  # set by views_answer_once.assessment_page_context
 
     @property
     def is_heading(self) -> bool:
@@ -95,6 +107,31 @@ class Row:
     @property
     def review_status(self) -> str:
         return self.answer.review_status if self.answer else ""
+
+    def _label(self, value: str) -> str:
+        return next((label for option, label in self.options if option == value), value)
+
+    @property
+    def round1_label(self) -> str:
+        return self._label(self.values.round1_value)
+
+    @property
+    def round2_label(self) -> str:
+        return self._label(self.values.round2_value)
+
+    @property
+    def final_label(self) -> str:
+        return self._label(self.values.final_value)
+
+    @property
+    def problem_fields(self) -> set[str]:
+        return {name for problem in self.problems if problem.severity != rules.Severity.WARNING
+                for name in problem.fields}
+
+    @property
+    def reviewer_comments(self) -> list[ReviewComment]:
+        """The 評価者記入欄 comments: everything in the thread not written by the respondent."""
+        return [c for c in self.comments if c.organisation_id != self.respondent_id]
 
     @property
     def anchor(self) -> str:
@@ -121,7 +158,7 @@ def answer_rows(assessment: Assessment, *, day: dt.date | None = None) -> list[R
     for node in nodes:
         answerable = structure.is_answerable(node)
         row = Row(node=node, level=max(0, node.depth - base_depth), answerable=answerable,
-                  section=sections.get(node.pk))
+                  section=sections.get(node.pk), respondent_id=assessment.respondent_id)
         if answerable:
             answer = answers.get(node.pk)
             row.answer = answer
@@ -167,6 +204,12 @@ def answer_for_item(actor: Actor, assessment_pk: int, node_pk: int) -> tuple[Ass
     from django.http import Http404
 
     raise Http404
+
+
+def max_upload_mb() -> int:
+    from django.conf import settings
+
+    return max(1, settings.ANZEN_MAX_UPLOAD_BYTES // (1024 * 1024))
 
 
 def evidence_item(actor: Actor, pk: int) -> Evidence:
