@@ -86,6 +86,12 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     **{f"assessments:{name}": lambda ctx: _core(ctx, node=True) for name in _CORE_ITEMS},
     "assessments:evidence_download": lambda ctx: {"pk": ctx.objects["core"]["evidence"].pk},
     "assessments:evidence_delete": lambda ctx: {"pk": ctx.objects["core"]["evidence"].pk},
+    # FILES: downloads, the Excel import, the inspection pack (a queued job of the role's organisation)
+    "assessments:export": lambda ctx: {"pk": ctx.objects["assessment"].pk, "fmt": "csv"},
+    "assessments:import_upload": lambda ctx: {"pk": ctx.objects["assessment"].pk},
+    "assessments:import_preview": lambda ctx: {"pk": ctx.objects["assessment"].pk},
+    "assessments:pack_job": lambda ctx: {"job": ctx.objects["pack_job"].id},
+    "assessments:pack_download": lambda ctx: {"job": ctx.objects["pack_job"].id, "kind": "pdf"},
 }
 
 
@@ -123,6 +129,9 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
     objects["edition"] = _library_sample()
     objects["assessment"] = _assessment_sample(world, objects["edition"])
     objects["core"] = _core_sample(world, objects["edition"])
+    from anzen.assessments import pack  # FILES: a queued pack job (the walk's GETs only show its status)
+
+    objects["pack_job"] = pack.job_create(actor=actor, institution=world.hospital, fiscal_year=2025)
     return Ctx(membership, world, objects)
 
 
@@ -226,10 +235,27 @@ def test_every_api_operation_names_its_permission() -> None:
 
 
 # Path parameters and required query parameters of GET operations, from the sample objects.
+def _api_assessment(o: dict[str, Any]) -> Any:
+    """FILES: a vendor form of the hospital with an evaluator (every role's organisation takes part in it)."""
+    from anzen.accounts.models import Organisation
+    from anzen.assessments.models import Assessment
+
+    if "assessment" not in o:
+        orgs = {org.code: org for org in Organisation.objects.filter(code__in=["t-hospital", "t-vendor", "t-eval"])}
+        o["assessment"] = Assessment.objects.create(
+            institution=orgs["t-hospital"], respondent=orgs["t-vendor"], evaluator=orgs["t-eval"],
+            edition=o["edition"], subject_kind="vendor", fiscal_year=2025)
+    return o["assessment"]
+
+
 API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] = {
     "/api/library/editions/{edition_id}/nodes": lambda o: (f"/api/library/editions/{o['edition'].pk}/nodes", {}),
     "/api/library/search": lambda o: ("/api/library/search", {"q": "サンプル"}),
     "/api/library/diff": lambda o: ("/api/library/diff", {"a": "sample@1", "b": "sample@1"}),
+    "/api/assessments/{assessment_id}/export": lambda o: (f"/api/assessments/{_api_assessment(o).pk}/export",
+                                                          {"format": "csv"}),
+    "/api/assessments/pack": lambda o: ("/api/assessments/pack",
+                                        {"institution": "t-hospital", "fiscal_year": "2025", "format": "csv"}),
 }
 
 
