@@ -13,6 +13,7 @@ from django.db import transaction
 from anzen.accounts import services
 from anzen.accounts.models import Organisation, User
 from anzen.accounts.roles import InstitutionType, OrgKind, Role
+from anzen.demo.assessments import load_demo_year
 
 # A demo password is not a secret: it is printed by `make run` and documented in the README.
 DEMO_PASSWORD = "Anzen-Demo-2026!"  # noqa: S105
@@ -70,4 +71,7 @@ def load_demo() -> dict[str, Any]:
             services.membership_add(user=user, organisation=org, role=role)
             created = True
         logins.append({"username": username, "organisation": org.name, "role": str(Role(role).label)})
-    return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins}
+    year = load_demo_year(hospital)  # the demo year of assessments (anzen/demo/assessments.py)
+    created |= year["created"]
+    return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins,
+            "assessments": year}
