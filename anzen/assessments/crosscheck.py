@@ -120,8 +120,20 @@ class Flag:
 
     @property
     def highlighted(self) -> str:
-        """The excerpt, HTML-escaped, with the keyword in <mark>."""
-        return library_text.highlight(self.excerpt, [library_text.normalise(self.keyword)])
+        """The item's 備考 as written, HTML-escaped, with the keyword in <mark>."""
+        return library_text.highlight(self.item.remarks, [library_text.normalise(self.keyword)])
+
+
+@dataclass(frozen=True)
+class RemarkGroup:
+    """The flags of one item's 備考 together (one row on screen)."""
+
+    item: CheckItem
+    flags: tuple[Flag, ...]
+
+    @property
+    def highlighted(self) -> str:
+        return library_text.highlight(self.item.remarks, [library_text.normalise(f.keyword) for f in self.flags])
 
 
 @dataclass
@@ -138,6 +150,13 @@ class CrossCheck:
     @property
     def remark_flags(self) -> list[Flag]:
         return [flag for flag in self.flags if flag.kind == "remark"]
+
+    @property
+    def remark_groups(self) -> list[RemarkGroup]:
+        groups: dict[tuple[int, str], list[Flag]] = {}
+        for flag in self.remark_flags:
+            groups.setdefault((flag.item.assessment_pk, flag.item.node_id), []).append(flag)
+        return [RemarkGroup(flags[0].item, tuple(flags)) for flags in groups.values()]
 
     @property
     def issue_count(self) -> int:
@@ -249,6 +268,11 @@ class VendorCrossCheck:
     @property
     def has_both(self) -> bool:
         return bool(self.vendor_forms) and bool(self.systems)
+
+    @property
+    def first(self) -> Assessment | None:
+        """The assessment whose cross-check page represents the vendor (its 事業者確認用, else an MDS/SDS)."""
+        return (self.vendor_forms or self.systems or [None])[0]
 
 
 def _check_items(assessment: Assessment, answers: dict[tuple[int, int], Answer],

@@ -162,14 +162,14 @@ class Suggestion:
 
 
 def provenance_text(source: SourceAnswer, *, previous_year: bool = False) -> str:
-    """「MDS/SDS 4.2（AobaPACS 3.2）— あおば画像システム株式会社が 2025年8月2日（令和7年）に回答」."""
+    """「MDS/SDS 4.2（AobaPACS 3.2） — あおば画像システム株式会社が2025年8月2日（令和7年）に回答」."""
     where = " ".join(part for part in (source.form_label, source.ref) if part)
     if source.subject_label:
         where = f"{where}（{source.subject_label}）"
     if previous_year:
-        where = _("%(year)s の %(where)s") % {"year": wareki.fiscal_year_label(source.fiscal_year), "where": where}
+        where = _("%(year)sの%(where)s") % {"year": wareki.fiscal_year_label(source.fiscal_year), "where": where}
     if source.answered_on:
-        return _("%(where)s — %(respondent)s が %(date)s に回答") % {
+        return _("%(where)s — %(respondent)sが%(date)sに回答") % {
             "where": where, "respondent": source.respondent_name, "date": wareki.format_with_era(source.answered_on)}
     return _("%(where)s — %(respondent)s の回答（日付なし）") % {"where": where, "respondent": source.respondent_name}
 
@@ -394,6 +394,12 @@ def suggestions_for(actor: Actor, assessment: Assessment, *, node_pk: int | None
         queryset = Answer.objects.filter(assessment_id=assessment.copied_from_id, node__node_id__in=node_ids)
         previous = {answer.node.node_id: source_answer(answer) for answer in _answers(actor, queryset)}
     return build_suggestions(items, links, sources, previous)
+
+
+def pending(suggestions: dict[int, list[Suggestion]]) -> dict[int, list[Suggestion]]:
+    """Only the suggestions that differ from the item's current answer (those still to decide)."""
+    found = {pk: [s for s in items if not s.agrees] for pk, items in suggestions.items()}
+    return {pk: items for pk, items in found.items() if items}
 
 
 def suggestion_count(suggestions: dict[int, list[Suggestion]]) -> dict[str, int]:

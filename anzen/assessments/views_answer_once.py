@@ -79,9 +79,10 @@ def assessment_page_context(actor: Actor, assessment: Assessment, rows: list[Any
     """Context for the assessment page: `answer_once` (panel) and, on each row, `row.suggestions`.
 
     Rows are CORE's `selectors.Row` objects (anything with `.node.pk`); each gets a `suggestions`
-    list (possibly empty). Bounded: six queries for the suggestions, five for the cross-check.
+    list (possibly empty) of the suggestions that differ from its answer (the suggestions page shows
+    all). Bounded: six queries for the suggestions, five for the cross-check.
     """
-    found = suggestions.suggestions_for(actor, assessment)
+    found = suggestions.pending(suggestions.suggestions_for(actor, assessment))
     if request is not None:
         found = _visible(found, _dismissed(request, assessment))
     for row in rows or ():

@@ -7,7 +7,9 @@
   and one item (3(1) 連絡体制図) returned by the evaluator with a comment;
 * the 事業者確認用 of ひかり電子カルテ and みなとネットワーク保守, submitted through the vendors' accounts
   (みなと's 備考 shift work to the hospital and need a separate quote);
-* the MDS/SDS of あおば画像システム's PACS「AobaPACS 3.2」, submitted, with a 備考 「オプション契約で対応」.
+* the MDS/SDS of あおば画像システム's PACS「AobaPACS 3.2」, submitted, with a 備考 「オプション契約で対応」,
+  and あおば's 事業者確認用 requested and still in progress (a vendor that has not submitted yet; its
+  2(6) はい disagrees with the MDS/SDS 4.3.2 いいえ in the cross-check).
 
 Everything goes through the services as the demo users (each step in the audit context of the user
 who acts), so the audit trail and the workflow history read like a real year. Names, products, hosts
@@ -45,10 +47,10 @@ LAST_YEAR_NO = {
     "H-2-9-server": "不要なサービスの棚卸しを保守事業者と実施する。",
     "H-3-3": "サイバー攻撃を想定したBCPを情報システム委員会で策定する。",
 }
-THIS_YEAR_NO = {
+THIS_YEAR_NO = {  # node id → (対応策, 備考, which 目標日)
     "H-R7-2fa": ("電子カルテ更新（令和9年度予定）に合わせて二要素認証を導入する。",
-                 "現行システムは ID・パスワードのみ。"),
-    "H-R7-usb": ("USBストレージの接続制限を資産管理ソフトで設定する。", "一部の端末で接続制限が未設定。"),
+                 "現行システムは ID・パスワードのみ。", "year_end"),
+    "H-R7-usb": ("USBストレージの接続制限を資産管理ソフトで設定する。", "一部の端末で接続制限が未設定。", "target"),
 }
 RETURNED_ITEM = "H-3-1"
 RETURN_COMMENT = ("連絡体制図の最終更新日と、夜間・休日の連絡先（事業者を含む）が確認できません。"
@@ -62,6 +64,7 @@ VENDOR_REMARKS = {
     },
 }
 VENDOR_NO = {"minato": {"V-R7-patch-all": "次回契約更新時に更新作業を契約に含める。"}}
+VENDOR_IN_PROGRESS = {"aoba": ("V-1-1", "V-2-2", "V-2-3", "V-2-4-server", "V-2-6-server")}  # answered so far
 MDS_ANSWERS = {  # node id → (value, 備考); items not listed are はい (該当 for 該当/非該当 items)
     "2": ("na", "端末は医療機関の調達品です。覗き見防止フィルタの利用をご検討ください。"),
     "4.1-b": ("no", ""),
@@ -70,6 +73,7 @@ MDS_ANSWERS = {  # node id → (value, 備考); items not listed are はい (該
     "4.1-e": ("na", ""),
     "4.1.1": ("yes", "パスワードの強度は上位システム（電子カルテ）の管理に依存します。"),
     "4.1.2": ("na", ""),
+    "4.3.2": ("no", "アクセスログの閲覧制限はサーバOSの権限設定で行ってください。"),
     "5": ("yes", "ご施設のNTPサーバと時刻同期します。"),
     "7": ("na", "無線LANは使用しません。"),
     "11": ("yes", "非常時アカウントはオプション契約で対応"),
@@ -119,7 +123,8 @@ def _dates(fiscal_year: int, today: dt.date) -> dict[str, dt.date]:
     """Answer dates inside the fiscal year and not after today; 目標日 before the year ends."""
     start, end = dt.date(fiscal_year, 4, 1), dt.date(fiscal_year + 1, 3, 31)
     answered = max(start, min(today, dt.date(fiscal_year, 6, 20)))
-    return {"answered": answered, "target": answered + dt.timedelta(days=120),
+    target = min(end, max(answered + dt.timedelta(days=120), today + dt.timedelta(days=20)))
+    return {"answered": answered, "target": max(target, answered), "year_end": end,
             "due": answered + dt.timedelta(days=60), "second": min(end, answered + dt.timedelta(days=150))}
 
 
@@ -159,8 +164,8 @@ def _this_year(last: Assessment, fiscal_year: int, today: dt.date) -> Assessment
             previous = next((s for s in found.get(node.pk, []) if s.origin == "previous_year"), None)
             fields: dict[str, Any] = {"round1_value": _default(node), "round1_date": days["answered"]}
             if node.node_id in THIS_YEAR_NO:
-                countermeasure, remarks = THIS_YEAR_NO[node.node_id]
-                fields.update(round1_value="no", target_date=days["target"], countermeasure=countermeasure,
+                countermeasure, remarks, target = THIS_YEAR_NO[node.node_id]
+                fields.update(round1_value="no", target_date=days[target], countermeasure=countermeasure,
                               remarks=remarks)
             provenance = None
             if previous is not None and previous.proposed_value == fields["round1_value"]:
@@ -192,15 +197,19 @@ def _vendor_form(key: str, edition: Edition, fiscal_year: int, today: dt.date) -
     with _as("sakura-staff") as staff:
         form = services.assessment_create(actor=staff, edition=edition, subject_kind=SubjectKind.VENDOR,
                                           fiscal_year=fiscal_year, respondent=vendor, due_date=days["due"])
+    in_progress = VENDOR_IN_PROGRESS.get(key)
     with _as(f"{key}-vendor") as answerer:
         for node in _items(form):
+            if in_progress is not None and node.node_id not in in_progress:
+                continue
             fields: dict[str, Any] = {"round1_value": _default(node), "round1_date": days["answered"],
                                       "remarks": VENDOR_REMARKS.get(key, {}).get(node.node_id, "")}
             if node.node_id in VENDOR_NO.get(key, {}):
                 fields.update(round1_value="no", target_date=days["target"],
                               countermeasure=VENDOR_NO[key][node.node_id])
             services.answer_set(actor=answerer, assessment=form, node=node, **fields)
-        services.assessment_submit(actor=answerer, assessment=form)
+        if in_progress is None:
+            services.assessment_submit(actor=answerer, assessment=form)
     return form
 
 
@@ -240,5 +249,6 @@ def load_demo_year(hospital: Organisation, *, today: dt.date | None = None) -> d
     this = _this_year(last, fiscal_year, today)
     forms = [_vendor_form(key, this_edition, fiscal_year, today) for key in ("hikari", "minato")]
     mds = _mds_sds(mds_edition, fiscal_year, today)
+    forms.append(_vendor_form("aoba", this_edition, fiscal_year, today))
     return {"created": True, "fiscal_year": fiscal_year,
             "assessments": [a.pk for a in (last, this, *forms, mds)]}

@@ -29,13 +29,15 @@ def received(db: None, world: Any) -> dict[str, Any]:
     return {"form": form, "mds": mds}
 
 
-def add_vendor(world: Any, n: int) -> None:
+def add_vendor(world: Any, n: int, *, form: bool = True, mds: bool = True) -> None:
     vendor = account_services.organisation_create(kind=OrgKind.VENDOR, name=f"事業者{n}", code=f"cc-v{n}")
     account_services.relation_create(institution=world.hospital, partner=vendor)
-    form = make_assessment(world.hospital, vendor, CYBER_R7, form="V", kind="vendor", year=2025)
-    mds = make_assessment(world.hospital, vendor, MDS, form="MDS", kind="system", year=2025, label=f"製品{n}")
-    answer(form, "V-2-4-server", "yes")
-    answer(mds, "4.2", "na", remarks="別途ご相談ください")
+    if form:
+        answer(make_assessment(world.hospital, vendor, CYBER_R7, form="V", kind="vendor", year=2025),
+               "V-2-4-server", "yes")
+    if mds:
+        answer(make_assessment(world.hospital, vendor, MDS, form="MDS", kind="system", year=2025, label=f"製品{n}"),
+               "4.2", "na", remarks="別途ご相談ください")
 
 
 def test_the_vendor_page(client: Client, received: dict[str, Any], world: Any, make_member: Any) -> None:
@@ -64,11 +66,11 @@ def test_the_index_has_one_row_per_vendor_in_bounded_queries(client: Client, rec
     with django_assert_max_num_queries(20) as few:
         client.get(url, {"fiscal_year": 2025})
     for n in range(6):
-        add_vendor(world, n)
+        add_vendor(world, n, form=n != 4, mds=n != 5)  # one vendor without a form, one without an MDS/SDS
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(url, {"fiscal_year": 2025}).content.decode()
     assert html.count("<tr>") == 1 + 7  # header + seven vendors
-    assert "事業者5" in html and "テスト事業者" in html
+    assert "事業者5" in html and "事業者4" in html and "テスト事業者" in html
 
 
 def test_a_vendor_sees_only_its_own_row(client: Client, received: dict[str, Any], world: Any,

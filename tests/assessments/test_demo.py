@@ -59,6 +59,10 @@ def test_the_demo_year(demo: dict[str, Any]) -> None:
     mds = found[("system", year, "demo-aoba-pacs")]
     assert mds.status == Status.SUBMITTED and mds.subject_label == "AobaPACS 3.2"
     assert mds.answers.filter(remarks="非常時アカウントはオプション契約で対応").exists()
+    # あおば's 事業者確認用 was requested too and is still being filled in.
+    assert found[("vendor", year, "demo-aoba-pacs")].status == Status.DRAFT
+    # 目標日 are not overdue on the day the demo is loaded.
+    assert all(a.target_date >= dt.date.today() for a in no)
 
 
 def test_the_demo_year_shows_in_the_answer_once_views(demo: dict[str, Any]) -> None:
@@ -66,6 +70,8 @@ def test_the_demo_year_shows_in_the_answer_once_views(demo: dict[str, Any]) -> N
     found = _hospital_assessments()
     aoba = crosscheck.crosscheck_for_assessment(Actor.system(), found[("system", year, "demo-aoba-pacs")])
     assert ("11", "オプション") in {(f.item.node_id, f.keyword) for f in aoba.result.remark_flags}
+    assert ("V-2-6-server", "4.3.2") in {(d.vendor_item.node_id, d.system_item.node_id)
+                                         for d in aoba.result.disagreements}
     minato = crosscheck.crosscheck_for_assessment(Actor.system(), found[("vendor", year, "demo-minato-net")])
     assert {"病院で用意", "施設ご", "別途"} <= {f.keyword for f in minato.result.remark_flags}
     this = found[("institution", year, "demo-sakuradai")]
