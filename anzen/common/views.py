@@ -17,15 +17,19 @@ PAGE_SIZE = 50
 
 @requires(Perm.DASHBOARD)
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from anzen.assessments import selectors_dashboard
     from anzen.library import selectors as library_selectors
 
     actor = request.actor  # type: ignore[attr-defined]
     recent = (selectors.audit_search(actor, selectors.AuditFilter())[:10]
               if actor.can(Perm.AUDIT_VIEW) else [])
+    year = request.GET.get("fy", "")
+    fiscal_year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None
     return render(request, "common/dashboard.html", {
         "frameworks": library_selectors.framework_summaries(actor),
         "recent": recent,
         "has_mfa": account_selectors.has_mfa(request.user),
+        "board": selectors_dashboard.dashboard(actor, fiscal_year=fiscal_year),
     })
 
 
