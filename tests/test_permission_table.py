@@ -248,7 +248,25 @@ def _api_assessment(o: dict[str, Any]) -> Any:
     return o["assessment"]
 
 
+def _api_core(o: dict[str, Any], suffix: str = "") -> tuple[str, dict[str, str]]:
+    """CORE: the submitted vendor form of `_core_sample`, with its answered item."""
+    from types import SimpleNamespace
+
+    from anzen.accounts.models import Organisation
+
+    if "core" not in o:
+        orgs = {org.code: org for org in Organisation.objects.filter(code__in=["t-hospital", "t-vendor", "t-eval"])}
+        world = SimpleNamespace(hospital=orgs["t-hospital"], vendor=orgs["t-vendor"], evaluator=orgs["t-eval"])
+        o["core"] = _core_sample(world, o["edition"])
+    suffix = suffix.replace("{node}", str(o["core"]["node"].pk))
+    return f"/api/assessments/{o['core']['assessment'].pk}{suffix}", {}
+
+
 API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] = {
+    "/api/assessments/{assessment_id}": lambda o: _api_core(o),
+    "/api/assessments/{assessment_id}/answers": lambda o: _api_core(o, "/answers"),
+    "/api/assessments/{assessment_id}/answers/{node}/reviews": lambda o: _api_core(o, "/answers/{node}/reviews"),
+    "/api/assessments/{assessment_id}/events": lambda o: _api_core(o, "/events"),
     "/api/library/editions/{edition_id}/nodes": lambda o: (f"/api/library/editions/{o['edition'].pk}/nodes", {}),
     "/api/library/search": lambda o: ("/api/library/search", {"q": "サンプル"}),
     "/api/library/diff": lambda o: ("/api/library/diff", {"a": "sample@1", "b": "sample@1"}),
