@@ -272,8 +272,8 @@ API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] =
     "/api/library/diff": lambda o: ("/api/library/diff", {"a": "sample@1", "b": "sample@1"}),
     "/api/assessments/{assessment_id}/export": lambda o: (f"/api/assessments/{_api_assessment(o).pk}/export",
                                                           {"format": "csv"}),
-    "/api/assessments/pack": lambda o: ("/api/assessments/pack",
-                                        {"institution": "t-hospital", "fiscal_year": "2025", "format": "csv"}),
+    "/api/assessments/pack/{fiscal_year}": lambda o: ("/api/assessments/pack/2025",
+                                                      {"institution": "t-hospital", "format": "csv"}),
 }
 
 

@@ -36,7 +36,7 @@ def _file(content: bytes, filename: str, content_type: str) -> HttpResponse:
     return response
 
 
-@endpoint(router, "get", "/{assessment_id}/export", perm=Perm.ASSESSMENT_EXPORT,
+@endpoint(router, "get", "/{int:assessment_id}/export", perm=Perm.ASSESSMENT_EXPORT,
           summary="評価を公式様式の Excel・PDF、または全回答の CSV で出力",
           openapi_extra={"responses": {"200": _BINARY}})
 def export_assessment(request: HttpRequest, assessment_id: int, format: str = "xlsx") -> HttpResponse:
@@ -57,13 +57,12 @@ def _institution(actor: Any, value: str) -> Organisation:
     raise Http404
 
 
-@endpoint(router, "get", "/pack", perm=Perm.ASSESSMENT_EXPORT,
+@endpoint(router, "get", "/pack/{int:fiscal_year}", perm=Perm.ASSESSMENT_EXPORT,
           summary="立入検査用の一式（zip・PDF・全回答の CSV）を作成してダウンロード",
           description="institution は医療機関等のコードまたは ID。作成には書類の数に応じて時間がかかります。"
                       "事業者・評価機関のトークンでは、その組織が回答・確認する書類だけが入ります。",
           openapi_extra={"responses": {"200": _BINARY}})
-def pack_download(request: HttpRequest, institution: str, fiscal_year: int,
-                  format: str = "zip") -> HttpResponse:
+def pack_download(request: HttpRequest, fiscal_year: int, institution: str, format: str = "zip") -> HttpResponse:
     if format not in PACK_TYPES:
         raise Http404
     actor = request.actor  # type: ignore[attr-defined]

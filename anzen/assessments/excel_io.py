@@ -185,7 +185,7 @@ class _Form:
     keys: dict[int, set[str]]  # node pk → comparable texts
 
 
-def _form(assessment: Assessment) -> _Form:
+def _form(assessment: Assessment, layout: LayoutKind) -> _Form:
     nodes = [n for n in structure.form_nodes(assessment)]
     by_pk = {n.pk: n for n in nodes}
     section: dict[int, str] = {}
@@ -203,7 +203,9 @@ def _form(assessment: Assessment) -> _Form:
         else:
             section[node.pk], group[node.pk] = section.get(parent.pk, ""), group.get(parent.pk, "")
         text = node.text or node.topic or node.text_partial
-        keys[node.pk] = {text_key(text), text_key(f"{node.ref} {text}")} - {""}
+        printed, _official = exports.item_text(node, layout)
+        keys[node.pk] = {text_key(text), text_key(f"{node.ref} {text}"), text_key(printed),
+                         text_key(f"{node.ref} {printed}")} - {""}
     items = [n for n in nodes if n.kind == RequirementNode.Kind.ITEM]
     return _Form(items, {n.node_id: n for n in items}, section, group, keys)
 
@@ -378,7 +380,7 @@ def build_preview(*, assessment: Assessment, path: Path) -> ImportPreview:
         return preview
     if sheet.layout == LayoutKind.INSTITUTION and expected == LayoutKind.VENDOR:
         sheet.layout = LayoutKind.VENDOR
-    form = _form(assessment)
+    form = _form(assessment, sheet.layout)
     answers = {a.node_id: a for a in Answer.objects.filter(assessment=assessment)}
     seen: dict[int, int] = {}
     for row in sheet.rows:

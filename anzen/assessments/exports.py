@@ -89,8 +89,10 @@ def _kanji_date(day: dt.date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
-def _item_text(node: RequirementNode, layout: LayoutKind) -> tuple[str, bool]:
-    text = node.text or node.topic or (f"{node.text_partial}…" if node.text_partial else "")
+def item_text(node: RequirementNode, layout: LayoutKind) -> tuple[str, bool]:
+    """The item's text as the form prints it, and whether it is the verified official text."""
+    partial = node.text_partial if node.text_partial.endswith("…") else f"{node.text_partial}…"
+    text = node.text or node.topic or (partial if node.text_partial else "")
     official = bool(node.text) and node.verified == Verified.TRUE
     if not node.text:
         text = f"{text}{cl.NO_TEXT}"
@@ -189,7 +191,7 @@ def _document(assessment: Assessment, nodes: list[RequirementNode], answers: dic
         if node.kind != RequirementNode.Kind.ITEM:
             continue
         answer = answers.get(node.pk)
-        text, official = _item_text(node, layout)
+        text, official = item_text(node, layout)
         verdict = verdicts.get(node.pk)
         item = ItemRow(
             node_id=node.node_id, ref=node.ref, number=_number(node, layout), text=text, official=official,

@@ -252,8 +252,12 @@ def build_pack(*, actor: Actor, institution: Organisation, fiscal_year: int, out
     out_dir.mkdir(parents=True, exist_ok=True)
     today = timezone.localdate()
     assessments = pack_assessments(actor, institution, fiscal_year)
-    evidence = _evidence(assessments)
-    total = 3 + 2 * len(assessments) + len(evidence)
+    documents = exports.documents_for(assessments, today=today)
+    entries = index_entries(assessments, documents)
+    # Forms other respondents have not submitted yet are listed in the index only (not received).
+    received = [entry for entry in entries if entry.included]
+    evidence = _evidence([entry.assessment for entry in received])
+    total = 3 + 2 * len(received) + len(evidence)
     done = 0
 
     def step(label: str) -> None:
@@ -262,11 +266,9 @@ def build_pack(*, actor: Actor, institution: Organisation, fiscal_year: int, out
         if progress is not None:
             progress(min(done, total), total, label)
 
-    documents = exports.documents_for(assessments, today=today)
-    entries = index_entries(assessments, documents)
     step("index")
     files: list[tuple[str, bytes]] = []
-    for entry in entries:
+    for entry in received:
         document = entry.document
         name = f"{entry.number:02d}_{exports.base_name(document)}"
         files.append((f"{name}.xlsx", checklist_xlsx.workbook_bytes([document])))
@@ -276,7 +278,7 @@ def build_pack(*, actor: Actor, institution: Organisation, fiscal_year: int, out
     stem = file_stem(institution, fiscal_year)
     pdf_data = pack_pdf(institution, fiscal_year, entries, today=today, prepared_by=prepared_by)
     step("pack.pdf")
-    csv_data = exports.answers_csv(assessments, documents)
+    csv_data = exports.answers_csv([e.assessment for e in received], [e.document for e in received])
     result = PackResult(institution, fiscal_year, entries)
     result.files["pdf"] = out_dir / f"{stem}.pdf"
     result.files["pdf"].write_bytes(pdf_data)
@@ -289,7 +291,7 @@ def build_pack(*, actor: Actor, institution: Organisation, fiscal_year: int, out
     partial.replace(result.files["zip"])
     step("pack.zip")
     audit.record(audit.Action.EXPORT, obj=institution,
-                 message=f"立入検査用一式 {fiscal_year}年度: 評価 {len(assessments)} 件、エビデンス {len(evidence)} 件")
+                 message=f"立入検査用一式 {fiscal_year}年度: 評価 {len(received)} 件、エビデンス {len(evidence)} 件")
     return result
 
 

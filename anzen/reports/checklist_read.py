@@ -41,8 +41,8 @@ def norm(value: object) -> str:
 
 def text_key(value: str) -> str:
     """The comparable form of an item text: normalised, without ※ and the guideline refs the MDS prints."""
-    text = unicodedata.normalize("NFKC", value).strip().rstrip(cl.UNVERIFIED_MARK).strip()
-    text = text.replace(cl.NO_TEXT, "")
+    text = unicodedata.normalize("NFKC", value.replace(cl.NO_TEXT, "")).strip().rstrip(cl.UNVERIFIED_MARK).strip()
+    text = text.replace(unicodedata.normalize("NFKC", cl.NO_TEXT), "")
     text = _TRAILING_REFS.sub("", text)
     return norm(text).rstrip("※")
 

@@ -113,7 +113,6 @@ def _canvas_class(info: PageInfo) -> type[rl_canvas.Canvas]:
         """Keeps every page until the end, then draws header and footer with the total page count."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("initialFontName", fonts.register())
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
             self._anzen_part = ""
@@ -158,7 +157,8 @@ def render(story: list[Flowable], info: PageInfo, *, first_landscape: bool = Fal
     buffer = io.BytesIO()
     doc = BaseDocTemplate(buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + HEADER_GAP,
                           bottomMargin=MARGIN, title=info.title or info.institution, author="Anzen",
-                          creator="Anzen", subject=info.fiscal_year_label, invariant=True)
+                          creator="Anzen", subject=info.fiscal_year_label, invariant=True,
+                          initialFontName=fonts.register())
     templates = []
     for name, size in (("portrait", A4), ("landscape", landscape(A4))):
         frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN - HEADER_GAP, id=name,

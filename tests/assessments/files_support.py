@@ -14,6 +14,7 @@ from typing import Any
 from anzen.assessments.models import Answer, Assessment
 from anzen.library.loader import load_builtin_library
 from anzen.library.models import Edition, RequirementNode
+from anzen.reports.japanese_dates import slash  # noqa: F401  (re-exported for the tests)
 
 FY = 2025
 D1 = dt.date(2025, 6, 30)
@@ -109,7 +110,7 @@ def pdftotext(data: bytes) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "doc.pdf"
         path.write_bytes(data)
-        result = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], capture_output=True,
+        result = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"], capture_output=True,
                                 check=True)
     return result.stdout.decode("utf-8")
 
