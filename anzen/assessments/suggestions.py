@@ -243,10 +243,15 @@ class FormItems:
     """The answerable items of an assessment (its form's subtree), in document order."""
 
     nodes: list[dict[str, Any]] = field(default_factory=list)  # rows of `_NODE_FIELDS`
+    groups: dict[int, str] = field(default_factory=dict)  # pk of a group heading → its text
 
     @property
     def node_ids(self) -> list[str]:
         return [row["node_id"] for row in self.nodes]
+
+    def group_of(self, row: dict[str, Any]) -> str:
+        """The group heading an item stands under (「サーバについて、以下を実施している。」), if any."""
+        return self.groups.get(row["parent_id"], "")
 
 
 _NODE_FIELDS = ("pk", "node_id", "parent_id", "kind", "ref", "text", "topic", "text_partial", "position",
@@ -264,6 +269,8 @@ def form_items(edition_id: int, form_id: int | None) -> FormItems:
             inside.add(row["pk"])
             if row["kind"] == RequirementNode.Kind.ITEM and row["answer_schema__options"] is not None:
                 out.nodes.append(row)
+            elif row["kind"] == RequirementNode.Kind.GROUP:
+                out.groups[row["pk"]] = row["text"] or row["topic"]
     return out
 
 

@@ -101,7 +101,8 @@ def assessment_page_context(actor: Actor, assessment: Assessment, rows: list[Any
 
 def _suggestion_rows(assessment: Assessment, found: dict[int, list[suggestions.Suggestion]]) -> list[dict[str, Any]]:
     """Rows shaped like CORE's `selectors.Row` as far as the includes need: node, answer, options, suggestions."""
-    nodes = RequirementNode.objects.filter(pk__in=list(found)).select_related("answer_schema").order_by("position")
+    nodes = (RequirementNode.objects.filter(pk__in=list(found)).select_related("answer_schema", "parent")
+             .order_by("position"))
     answers = {a.node_id: a for a in Answer.objects.filter(assessment=assessment, node_id__in=list(found))}
     rows = []
     for node in nodes:

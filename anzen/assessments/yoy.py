@@ -50,6 +50,7 @@ class YearAnswer:
     answered_on: dt.date | None = None
     target_date: dt.date | None = None
     remarks: str = ""
+    group: str = ""  # the group heading, which tells repeated refs apart (2(4) サーバ / 端末PC)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class YoyRow:
     previous: YearAnswer | None
     current: YearAnswer | None
     edition_changes: tuple[str, ...] = ()  # fields the edition changed for this item (text, status …)
+
+    @property
+    def group(self) -> str:
+        answer = self.current or self.previous
+        return answer.group if answer else ""
 
     @property
     def state_label(self) -> str:
@@ -128,7 +134,8 @@ class YearOverYear:
 
 def year_answers(assessment: Assessment, answers: dict[int, Answer]) -> list[YearAnswer]:
     out = []
-    for row in form_items(assessment.edition_id, assessment.form_id).nodes:
+    items = form_items(assessment.edition_id, assessment.form_id)
+    for row in items.nodes:
         answer = answers.get(row["pk"])
         value = answer.final_value if answer else ""
         out.append(YearAnswer(
@@ -136,6 +143,7 @@ def year_answers(assessment: Assessment, answers: dict[int, Answer]) -> list[Yea
             value=value, value_label=option_label(row["answer_schema__options"], value) if value else "",
             answered_on=answered_on(answer) if answer else None,
             target_date=answer.target_date if answer else None, remarks=answer.remarks if answer else "",
+            group=items.group_of(row),
         ))
     return out
 

@@ -68,6 +68,8 @@ def test_comparison_across_editions(two_years: dict[str, Any], django_assert_max
     assert rows["H-3-1"].state == yoy.NOT_YET
     assert rows["H-R7-pw-reuse"].state == yoy.NEW_ITEM and rows["H-R7-pw-reuse"].current.value_label == "いいえ"
     assert rows["H-2-7-server"].state == yoy.REMOVED_ITEM
+    # Repeated refs are told apart by their group heading: 2(4) under サーバ and under 端末PC.
+    assert rows["H-2-4-server"].group.startswith("サーバ") and rows["H-2-4-pc"].group.startswith("端末PC")
     # The edition diff, limited to the institution form: R7 adds its new items and drops 2(7).
     assert result.edition_diff is not None
     added = {node.node_id for node in result.edition_diff.added}
