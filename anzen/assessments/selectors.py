@@ -91,8 +91,9 @@ class Row:
     layout: rules.Layout = field(default_factory=rules.Layout)
     evidence: list[Evidence] = field(default_factory=list)
     comments: list[ReviewComment] = field(default_factory=list)
-    suggestions: list[Any] = field(default_factory=list)
-    respondent_id: int | None = None  # set by views_answer_once.assessment_page_context
+    suggestions: list[Any] = field(default_factory=list)  # set by views_answer_once.assessment_page_context
+    respondent_id: int | None = None
+    group: RequirementNode | None = None  # the enclosing group heading (「サーバについて、以下を実施している。」)
 
     @property
     def is_heading(self) -> bool:
@@ -154,11 +155,15 @@ def answer_rows(assessment: Assessment, *, day: dt.date | None = None) -> list[R
     sections = structure.section_of(nodes)
     base_depth = (assessment.form.depth + 1) if assessment.form_id else min((n.depth for n in nodes), default=0)
     day = day or today()
+    by_pk = {node.pk: node for node in nodes}
     rows = []
     for node in nodes:
         answerable = structure.is_answerable(node)
         row = Row(node=node, level=max(0, node.depth - base_depth), answerable=answerable,
                   section=sections.get(node.pk), respondent_id=assessment.respondent_id)
+        parent = by_pk.get(node.parent_id) if node.parent_id else None
+        if parent is not None and parent.kind == RequirementNode.Kind.GROUP:
+            row.group = parent
         if answerable:
             answer = answers.get(node.pk)
             row.answer = answer
