@@ -94,8 +94,8 @@ def item_text(node: RequirementNode, layout: LayoutKind) -> tuple[str, bool]:
     partial = node.text_partial if node.text_partial.endswith("…") else f"{node.text_partial}…"
     text = node.text or node.topic or (partial if node.text_partial else "")
     official = bool(node.text) and node.verified == Verified.TRUE
-    if not node.text:
-        text = f"{text}{cl.NO_TEXT}"
+    if not node.text and not node.text_partial:
+        text = f"{text}{cl.NO_TEXT}"  # only the topic is known (our words, not the form's)
     if layout == LayoutKind.MDS:
         refs = (node.meta or {}).get("gl52_refs") or (node.meta or {}).get("gl60_refs") or []
         if refs:

@@ -328,8 +328,6 @@ def _mds(ws: Worksheet, document: ChecklistDocument) -> None:
         xlsx.put(ws, row, c["remarks"], entry.remarks if entry.answerable else "")
         _extras(ws, row, {c["date"]: entry.round1_date, c["countermeasure"]: entry.countermeasure},
                 c["node_id"], entry)
-        if entry.round1_date:
-            ws.cell(row=row, column=c["date"]).number_format = xlsx.DATE_FORMAT
         row += 1
     last = _footer(ws, row - 1, document, last_col)
     xlsx.print_setup(ws, last_column=last_col, header_rows=(header, header), last_row=last)

@@ -7,7 +7,9 @@ width with the table header repeated on every printed page.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import io
 import re
 from typing import Any
@@ -36,7 +38,9 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
+@functools.lru_cache(maxsize=64)
 def font(*, size: float = 10, bold: bool = False, color: str | None = None, italic: bool = False) -> Font:
+    """One shared Font per combination (style objects are compared by value in openpyxl: sharing is cheap)."""
     return Font(name=FONT_NAME, size=size, bold=bold, color=color, italic=italic)
 
 
@@ -52,24 +56,35 @@ def sheet_title(value: str) -> str:
 def put(ws: Worksheet, row: int, column: int, value: Any, *, style: Font | None = None,
         align: Alignment | None = WRAP, border: bool = True, fill: PatternFill | None = None) -> Any:
     cell = ws.cell(row=row, column=column)
+    number_format = None
     if isinstance(value, str):
         cell.value = safe_text(value)
         cell.data_type = "s"  # a string that starts with "=" stays text, never a formula
     elif isinstance(value, dt.datetime):
-        cell.value = value.date()
-        cell.number_format = DATE_FORMAT
+        cell.value, number_format = value.date(), DATE_FORMAT
     elif isinstance(value, dt.date):
-        cell.value = value
-        cell.number_format = DATE_FORMAT
+        cell.value, number_format = value, DATE_FORMAT
     else:
         cell.value = value
-    cell.font = style or font()
+    style = style or font()
+    # Setting styles one by one makes openpyxl hash each style object: reuse the style of an earlier cell
+    # with the same objects instead (the cache keeps them alive, so their ids stay unique).
+    cache: dict[tuple[Any, ...], tuple[Any, ...]] = ws.parent.__dict__.setdefault("_anzen_styles", {})
+    key = (id(style), id(align), border, id(fill), number_format)
+    found = cache.get(key)
+    if found is not None:
+        cell._style = copy.copy(found[0])
+        return cell
+    cell.font = style
     if align is not None:
         cell.alignment = align
     if border:
         cell.border = BORDER
     if fill is not None:
         cell.fill = fill
+    if number_format:
+        cell.number_format = number_format
+    cache[key] = (copy.copy(cell._style), style, align, fill)
     return cell
 
 
