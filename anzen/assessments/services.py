@@ -218,7 +218,7 @@ def answer_set(*, actor: Actor, assessment: Assessment, node: RequirementNode,
     unknown = set(fields) - set(structure.ANSWER_FIELDS)
     if unknown:
         raise TypeError(f"answer_set: unknown fields {sorted(unknown)}")
-    assessment = Assessment.objects.select_for_update().select_related("form").get(pk=assessment.pk)
+    assessment = Assessment.objects.select_for_update(of=("self",)).select_related("form").get(pk=assessment.pk)
     _check_can_answer(actor, assessment)
     check_node(assessment, node)
     label = structure.item_label(node)

@@ -57,7 +57,9 @@ def _move(actor: Actor, assessment: Assessment, to_status: str, comment: str = "
 
 
 def _locked(assessment: Assessment) -> Assessment:
-    return Assessment.objects.select_for_update().select_related("form", "institution").get(pk=assessment.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the form's outer join.
+    locked = Assessment.objects.select_for_update(of=("self",)).select_related("form", "institution")
+    return locked.get(pk=assessment.pk)
 
 
 def _listed(labels: list[str]) -> str:
