@@ -235,19 +235,6 @@ def test_every_api_operation_names_its_permission() -> None:
 
 
 # Path parameters and required query parameters of GET operations, from the sample objects.
-def _api_assessment(o: dict[str, Any]) -> Any:
-    """FILES: a vendor form of the hospital with an evaluator (every role's organisation takes part in it)."""
-    from anzen.accounts.models import Organisation
-    from anzen.assessments.models import Assessment
-
-    if "assessment" not in o:
-        orgs = {org.code: org for org in Organisation.objects.filter(code__in=["t-hospital", "t-vendor", "t-eval"])}
-        o["assessment"] = Assessment.objects.create(
-            institution=orgs["t-hospital"], respondent=orgs["t-vendor"], evaluator=orgs["t-eval"],
-            edition=o["edition"], subject_kind="vendor", fiscal_year=2025)
-    return o["assessment"]
-
-
 def _api_core(o: dict[str, Any], suffix: str = "") -> tuple[str, dict[str, str]]:
     """CORE: the submitted vendor form of `_core_sample`, with its answered item."""
     from types import SimpleNamespace
@@ -270,8 +257,7 @@ API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] =
     "/api/library/editions/{edition_id}/nodes": lambda o: (f"/api/library/editions/{o['edition'].pk}/nodes", {}),
     "/api/library/search": lambda o: ("/api/library/search", {"q": "サンプル"}),
     "/api/library/diff": lambda o: ("/api/library/diff", {"a": "sample@1", "b": "sample@1"}),
-    "/api/assessments/{assessment_id}/export": lambda o: (f"/api/assessments/{_api_assessment(o).pk}/export",
-                                                          {"format": "csv"}),
+    "/api/assessments/{assessment_id}/export": lambda o: (_api_core(o, "/export")[0], {"format": "csv"}),
     "/api/assessments/pack/{fiscal_year}": lambda o: ("/api/assessments/pack/2025",
                                                       {"institution": "t-hospital", "format": "csv"}),
 }
