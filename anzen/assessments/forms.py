@@ -97,6 +97,7 @@ class AnswerForm(forms.Form):
     round2_date = forms.DateField(required=False)
     remarks = forms.CharField(required=False, max_length=4000)
     countermeasure = forms.CharField(required=False, max_length=4000)
+    effective_date = forms.DateField(required=False)
 
     def changed_fields(self, posted: Any) -> dict[str, Any]:
         """Only the fields the page sent (a form without round 2 leaves round 2 alone)."""

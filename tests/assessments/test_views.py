@@ -202,3 +202,18 @@ def test_hispro_layout_has_both_columns_groups(client, parties, checklist) -> No
     for text in ("確認者記入欄", "評価者記入欄", "対応策", "エビデンス", "評価結果", "コメント",
                  "安全管理責任者を情報システム室長に任命", "任命書を添付", "テスト評価機関"):
         assert text in html, text
+
+
+def test_item_page_saves_the_effective_date(client, parties, checklist) -> None:
+    assessment = own_checklist(parties, checklist)
+    node = checklist["H-2-1"]
+    login_as(client, parties.memberships["staff"])
+    response = client.post(reverse("assessments:answer_save", args=[assessment.pk, node.pk]),
+                           {"from": "item", "round1_value": "yes", "round1_date": "2025-06-02",
+                            "effective_date": "2025-05-31", "remarks": "", "countermeasure": ""})
+    assert response["Location"] == reverse("assessments:item", args=[assessment.pk, node.pk])
+    assert Answer.objects.get(assessment=assessment, node=node).effective_date == dt.date(2025, 5, 31)
+    assert 'name="effective_date" value="2025-05-31"' in page(client, "item", assessment.pk, node.pk)
+    login_as(client, parties.memberships["auditor"])  # read-only: shown with 和暦
+    html = page(client, "item", assessment.pk, node.pk)
+    assert "エビデンスの基準日" in html and "2025年5月31日（令和7年）" in html
