@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -165,6 +166,25 @@ def _item_response(request: HttpRequest, assessment: Assessment, node_pk: int, e
     })
 
 
+def _swap_in_place(request: HttpRequest, assessment: Assessment) -> bool:
+    """True for htmx posts from the suggestions page (the block is replaced in place). Other pages (an
+    item page, where the answer above changes too) are reloaded: see `_back`."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx:
+        return False
+    page = urlsplit(htmx.current_url or "").path
+    return page == reverse("assessments:suggestions", args=[assessment.pk])
+
+
+def _back(request: HttpRequest, url: str) -> HttpResponse:
+    """Back to the page the post came from: a redirect, or for htmx a whole-page navigation (HX-Redirect)."""
+    if getattr(request, "htmx", None):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 @requires(Perm.ASSESSMENT_ANSWER)
 def suggestion_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm one suggestion: its proposed value (or the value the user chose for a 要確認 hint) with provenance."""
@@ -209,13 +229,13 @@ def suggestion_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             services.answer_set(actor=actor, assessment=assessment, node=node, provenance=provenance, **fields)
         except (ValidationError, PermissionDenied) as failure:
             error = _error_text(failure) if isinstance(failure, ValidationError) else _("回答できません。")
-    if request.htmx:  # type: ignore[attr-defined]
+    if _swap_in_place(request, assessment):
         return _item_response(request, assessment, node_pk, error)
     if error:
         messages.error(request, error)
     else:
         messages.success(request, _("候補を確認して回答に反映しました。"))
-    return redirect(back)
+    return _back(request, back)
 
 
 @requires(Perm.ASSESSMENT_ANSWER)
@@ -234,10 +254,10 @@ def suggestion_reject(request: HttpRequest, pk: int) -> HttpResponse:
             hidden.append(f"{node}:{key}")
         store[str(assessment.pk)] = hidden
         request.session[DISMISSED] = store
-    if request.htmx and node.isdigit():  # type: ignore[attr-defined]
+    if _swap_in_place(request, assessment) and node.isdigit():
         return _item_response(request, assessment, int(node))
     messages.info(request, _("候補を表示しないようにしました（回答は変わっていません）。"))
-    return redirect(back)
+    return _back(request, back)
 
 
 # --- copy last year, year-over-year -------------------------------------------------------------

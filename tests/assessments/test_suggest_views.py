@@ -80,16 +80,31 @@ def test_a_hint_needs_a_value_chosen_by_the_user(client: Client, forms: dict[str
     item = node(CYBER_R7, "V-2-4-server")
     url = reverse("assessments:suggestion_confirm", args=[forms["form"].pk])
     key = _key(forms, item, "intersect")
-    html = client.post(url, {"node": item.pk, "key": key}, HTTP_HX_REQUEST="true").content.decode()
+    htmx = {"HTTP_HX_REQUEST": "true",
+            "HTTP_HX_CURRENT_URL": "http://testserver" + reverse("assessments:suggestions", args=[forms["form"].pk])}
+    html = client.post(url, {"node": item.pk, "key": key}, **htmx).content.decode()
     assert "回答を選んでください" in html and 'id="sg-' in html
     assert not Answer.objects.filter(assessment=forms["form"], node=item).exists()
     html = client.post(url, {"node": item.pk, "key": key, "value": "no", "date": "2025-08-03",
-                             "target_date": "2026-03-31"}, HTTP_HX_REQUEST="true").content.decode()
+                             "target_date": "2026-03-31"}, **htmx).content.decode()
     answer = Answer.objects.get(assessment=forms["form"], node=item)
     assert (answer.round1_value, answer.target_date) == ("no", dt.date(2026, 3, 31))
     assert answer.provenance["relation"] == "intersect" and answer.provenance["proposed"] == ""
     assert answer.provenance["confirmed_value"] == "no"
     assert html.lstrip().startswith(f'<div class="suggestions" id="sg-{item.pk}"') and "<html" not in html
+
+
+def test_htmx_posts_from_another_page_reload_that_page(client: Client, forms: dict[str, Any]) -> None:
+    """On an item or assessment page the answer shown above changes too: htmx navigates back there."""
+    login_as(client, forms["vendor"])
+    item = node(CYBER_R7, "V-2-6-server")
+    back = reverse("assessments:item", args=[forms["form"].pk, item.pk])
+    response = client.post(reverse("assessments:suggestion_confirm", args=[forms["form"].pk]),
+                           {"node": item.pk, "key": _key(forms, item, "equal"), "next": back},
+                           HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver" + back)
+    assert response.status_code == 204 and response["HX-Redirect"] == back
+    assert Answer.objects.get(assessment=forms["form"], node=item).round1_value == "yes"
+    assert "候補を確認して回答に反映しました。" in client.get(back).content.decode()
 
 
 def test_rejecting_stores_nothing(client: Client, forms: dict[str, Any]) -> None:
