@@ -159,7 +159,7 @@ def _index_story(institution: Organisation, fiscal_year: int, entries: list[Inde
                      pdf.para(filled, st.cell_center)])
     if not entries:
         rows.append([pdf.para("この年度の評価はありません。", st.cell)] + [""] * 8)
-    widths = [9 * mm, 0.0, 36 * mm, 17 * mm, 19 * mm, 19 * mm, 19 * mm, 24 * mm, 16 * mm]
+    widths = [9 * mm, 0.0, 34 * mm, 17 * mm, 21 * mm, 21 * mm, 21 * mm, 22 * mm, 16 * mm]
     widths[1] = pdf.frame_width() - sum(widths)
     commands: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.5, pdf.LINE)]
     if not entries:
