@@ -92,28 +92,6 @@ def page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iter
     context.close()
 
 
-def _ensure_chain_head() -> None:
-    from anzen.common.models import AuditChainHead
-
-    AuditChainHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": "0" * 64})
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    """Put back the audit chain's head row after the live-server test's flush.
-
-    The row comes from a data migration; the flush that ends every transactional test deletes it,
-    and a later transactional test in the same process would then find no chain head. (Remove this
-    once the application re-creates the row itself, e.g. from a post_migrate receiver.)
-    """
-    yield
-    if "live_server" in getattr(item, "fixturenames", ()):
-        from pytest_django.plugin import blocking_manager_key
-
-        with item.config.stash[blocking_manager_key].unblock():
-            _ensure_chain_head()
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
@@ -141,8 +119,6 @@ def demo_data(live_server: Any, transactional_db: None) -> dict[str, Any]:
     from anzen.demo.loader import load_demo
     from anzen.library.loader import load_builtin_library
 
-    # A data migration creates the chain head; another transactional test's flush may have removed it.
-    _ensure_chain_head()
     library = load_builtin_library()
     demo = load_demo()
     return {"library": library, **demo}
