@@ -2,7 +2,8 @@
 # The whole test run (`make test`, and CI through .ci/run):
 #
 #   1. system packages the tests need, installed with apt-get only when missing:
-#      Debian's chromium (browser tests), fonts-ipaexfont (Japanese rendering), gettext (msgfmt)
+#      Debian's chromium (browser tests), fonts-ipaexfont (Japanese rendering), gettext (msgfmt),
+#      poppler-utils (pdftotext/pdffonts: the PDF tests read the generated PDFs back)
 #   2. .venv synced with requirements/dev.txt (scripts/venv.sh)
 #   3. ruff check
 #   4. pytest on SQLite
@@ -59,8 +60,9 @@ system_packages() {
     if ! [ -x /usr/bin/chromium ]; then missing+=(chromium); fi
     if ! package_installed fonts-ipaexfont-gothic; then missing+=(fonts-ipaexfont); fi
     if ! command -v msgfmt >/dev/null 2>&1; then missing+=(gettext); fi
+    if ! command -v pdftotext >/dev/null 2>&1; then missing+=(poppler-utils); fi
     if [ ${#missing[@]} -eq 0 ]; then
-        echo "chromium, fonts-ipaexfont and gettext are installed"
+        echo "chromium, fonts-ipaexfont, gettext and poppler-utils are installed"
         return 0
     fi
     command -v apt-get >/dev/null 2>&1 \

@@ -180,6 +180,23 @@ def totp_confirm(*, user: User, device: TOTPDevice, token: str) -> list[str]:
     return codes
 
 
+def mfa_verify(*, user: User, token: str) -> tuple[Any, bool]:
+    """The device that accepts `token`, and whether that device is throttled (too many recent misses).
+
+    Six digits go to the authenticator app's TOTP device, anything else to the recovery codes, so a
+    recovery code never counts as a wrong TOTP code (django-otp throttles a device after misses).
+    """
+    token = token.strip().replace(" ", "")
+    totp = selectors.confirmed_totp(user)
+    device = totp if token.isdigit() and totp is not None and len(token) == totp.digits else (
+        selectors.recovery_device(user))
+    if device is None:
+        return None, False
+    if not device.verify_is_allowed()[0]:
+        return None, True
+    return (device, False) if device.verify_token(token) else (None, False)
+
+
 @transaction.atomic
 def recovery_codes_regenerate(*, user: User) -> list[str]:
     device, _created = StaticDevice.objects.get_or_create(user=user, name="recovery", defaults={"confirmed": True})

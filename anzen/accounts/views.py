@@ -17,7 +17,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
-from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from anzen.accounts import forms, selectors, services
@@ -90,7 +89,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         if AxesProxyHandler.is_locked(request, credentials):
             request.session.pop(PENDING_USER, None)
             return render(request, "accounts/locked_out.html", status=429)
-        device = match_token(user, form.cleaned_data["token"].strip().replace(" ", ""))
+        device, throttled = services.mfa_verify(user=user, token=form.cleaned_data["token"])
         if device is not None:
             next_url = request.session.pop(PENDING_NEXT, "/")
             for key in (PENDING_USER, PENDING_AT):
@@ -100,7 +99,8 @@ def login_verify(request: HttpRequest) -> HttpResponse:
         if AxesProxyHandler.is_locked(request, credentials):
             request.session.pop(PENDING_USER, None)
             return render(request, "accounts/locked_out.html", status=429)
-        form.add_error("token", _("確認コードが正しくありません。"))
+        form.add_error("token", _("確認コードの誤りが続いたため、数秒待ってから入力してください。") if throttled
+                       else _("確認コードが正しくありません。"))
     return render(request, "accounts/login_verify.html", {"form": form, "pending_user": user})
 
 

@@ -36,10 +36,13 @@ def run(args: argparse.Namespace) -> int:
     if "Manifest" in settings.STORAGES["staticfiles"]["BACKEND"]:
         call_command("collectstatic", interactive=False, verbosity=0)
 
-    from anzen.library.loader import load_builtin_library
+    from anzen.library.loader import LibraryLoadError, load_builtin_library
 
     with cli_context("setup"):
-        library = load_builtin_library()
+        try:
+            library = load_builtin_library()
+        except LibraryLoadError as error:
+            raise CliError(_("ライブラリを読み込めません:\n%(error)s") % {"error": error}) from error
         demo: dict[str, Any] | None = None
         if args.demo:
             from anzen.demo.loader import load_demo

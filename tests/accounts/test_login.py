@@ -170,3 +170,15 @@ def test_user_switches_between_organisations(client: Client, world, make_member)
     foreign = make_member("someone", world.vendor, Role.VENDOR)
     client.post(reverse("accounts:switch_organisation"), {"membership": foreign.pk})
     assert "別の診療所" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_throttled_device_asks_to_wait_instead_of_calling_the_code_wrong(client: Client, world, make_member) -> None:
+    user = make_member("admin6", world.hospital, Role.ADMIN, mfa=True).user
+    device = TOTPDevice.objects.get(user=user)
+    post_login(client, "admin6")
+    wrong = "000000" if totp_now(device) != "000000" else "999999"
+    client.post(reverse("accounts:login_verify"), {"token": wrong})
+    page = client.post(reverse("accounts:login_verify"), {"token": totp_now(device)}).content.decode()
+    assert "数秒待って" in page
+    assert client.get("/")["Location"].startswith(LOGIN)
