@@ -13,11 +13,6 @@ and every problem by row; confirming re-reads the same file and writes all answe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import re
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +25,7 @@ from django.utils.translation import gettext as _
 from anzen.assessments import exports, services, structure
 from anzen.assessments.models import Answer, Assessment
 from anzen.common import audit
+from anzen.common.filestore import FileStore, TooLarge
 from anzen.common.permissions import Actor
 from anzen.library.excel_workbook import ExcelProblem, check_package, check_upload
 from anzen.library.models import RequirementNode
@@ -38,7 +34,6 @@ from anzen.reports.checklist import LayoutKind
 from anzen.reports.checklist_read import ReadRow, ReadSheet, text_key
 from anzen.reports.japanese_dates import DateProblem, parse_date, slash
 
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 STALE_SECONDS = 24 * 3600
 FIELDS_BY_KEY = {"r1v": "round1_value", "r1d": "round1_date", "target": "target_date", "r2v": "round2_value",
                  "r2d": "round2_date", "remarks": "remarks", "countermeasure": "countermeasure"}
@@ -92,8 +87,8 @@ class ImportPreview:
 # --- the stored upload -------------------------------------------------------------------------------
 
 
-def upload_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "assessment-imports"
+# Kept outside the web root between the preview and the confirmation; forgotten after a day.
+UPLOADS = FileStore("assessment-imports", suffix=".xlsx", stale_seconds=STALE_SECONDS)
 
 
 def store_upload(*, stream: BinaryIO, name: str, size: int) -> StoredUpload:
@@ -103,55 +98,25 @@ def store_upload(*, stream: BinaryIO, name: str, size: int) -> StoredUpload:
     problems = check_upload(name, size, head, max_bytes)
     if problems:
         raise ImportRejected(problems)
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    _remove_stale(directory)
-    digest = hashlib.sha256(head)
-    handle, temp_name = tempfile.mkstemp(dir=directory, prefix=".upload-", suffix=".part")
-    written = len(head)
+    stream.seek(0)
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(head)
-            for chunk in iter(lambda: stream.read(64 * 1024), b""):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise ImportRejected([_("ファイルが大きすぎます（上限 %(max_bytes)s バイト）")
-                                          % {"max_bytes": format(max_bytes, ",")}])
-                digest.update(chunk)
-                out.write(chunk)
-        try:
-            check_package(Path(temp_name))
-        except ExcelProblem as problem:
-            raise ImportRejected([str(problem)]) from problem
-        sha = digest.hexdigest()
-        os.chmod(temp_name, 0o600)
-        os.replace(temp_name, directory / f"{sha}.xlsx")
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-    return StoredUpload(sha, name, written)
+        stored = UPLOADS.put(stream, max_bytes=max_bytes, check=check_package)
+    except TooLarge as error:
+        raise ImportRejected([_("ファイルが大きすぎます（上限 %(max_bytes)s バイト）")
+                              % {"max_bytes": format(max_bytes, ",")}]) from error
+    except ExcelProblem as problem:
+        raise ImportRejected([str(problem)]) from problem
+    return StoredUpload(stored.sha256, name, stored.size)
 
 
 def stored_path(sha256: str) -> Path:
-    path = upload_dir() / f"{sha256}.xlsx"
-    if not _SHA.match(sha256 or "") or not path.is_file():
+    if not UPLOADS.exists(sha256):
         raise ImportRejected([_("取り込むファイルが見つかりません（もう一度アップロードしてください）")])
-    return path
+    return UPLOADS.path(sha256)
 
 
 def discard_upload(sha256: str) -> None:
-    if _SHA.match(sha256 or ""):
-        (upload_dir() / f"{sha256}.xlsx").unlink(missing_ok=True)
-
-
-def _remove_stale(directory: Path) -> None:
-    limit = time.time() - STALE_SECONDS
-    for path in directory.glob("*"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+    UPLOADS.discard(sha256)
 
 
 # --- labels --------------------------------------------------------------------------------------------

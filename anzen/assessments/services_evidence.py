@@ -5,9 +5,6 @@ MEDIA_ROOT/evidence/<sha[:2]>/<sha>, and only ever served as downloads by a scop
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,17 +17,14 @@ from django.utils.translation import gettext as _
 from anzen.accounts.roles import Perm
 from anzen.assessments import policy, structure, uploads
 from anzen.assessments.models import Answer, Assessment, Evidence
+from anzen.common.filestore import FileStore
 from anzen.common.permissions import Actor, require
 
-
-def evidence_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "evidence"
+EVIDENCE_STORE = FileStore("evidence", fan_out=True)
 
 
 def evidence_path(sha256: str) -> Path:
-    if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
-        raise ValueError("not a SHA-256 hex digest")
-    return evidence_root() / sha256[:2] / sha256
+    return EVIDENCE_STORE.path(sha256)
 
 
 def _check_answerable(actor: Actor, answer: Answer) -> Assessment:
@@ -45,36 +39,6 @@ def _check_answerable(actor: Actor, answer: Answer) -> Assessment:
     return assessment
 
 
-def _store(uploaded_file: Any) -> tuple[str, int]:
-    """Copy the upload into the content-addressed store; returns (sha256, size)."""
-    root = evidence_root()
-    root.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    handle, temp_name = tempfile.mkstemp(dir=root, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            uploaded_file.seek(0)
-            for chunk in uploaded_file.chunks() if hasattr(uploaded_file, "chunks") else iter(
-                    lambda: uploaded_file.read(uploads.CHUNK), b""):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        sha = digest.hexdigest()
-        target = evidence_path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            os.unlink(temp_name)
-        else:
-            os.chmod(temp_name, 0o600)
-            os.replace(temp_name, target)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
-    return sha, size
-
-
 @transaction.atomic
 def evidence_add_file(*, actor: Actor, answer: Answer, uploaded_file: Any, title: str = "",
                       effective_date: dt.date | None = None) -> Evidence:
@@ -87,7 +51,9 @@ def evidence_add_file(*, actor: Actor, answer: Answer, uploaded_file: Any, title
         kind = uploads.check(name, uploaded_file, size, settings.ANZEN_MAX_UPLOAD_BYTES)
     except uploads.RejectedFile as rejected:
         raise ValidationError({"file": f"{label}: {rejected}"}) from rejected
-    sha, stored_size = _store(uploaded_file)
+    uploaded_file.seek(0)
+    stored = EVIDENCE_STORE.put(uploaded_file)
+    sha, stored_size = stored.sha256, stored.size
     return Evidence.objects.create(
         answer=answer, kind=Evidence.Kind.FILE, title=(title.strip() or name)[:300], original_name=name,
         sha256=sha, size=stored_size, content_type=kind.content_type, effective_date=effective_date,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -13,12 +10,12 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from anzen.common.filestore import FileStore, TooLarge
 from anzen.library import domain, excel_import, loader
 from anzen.library.models import Edition, Framework, ImportProfile
 
 UPLOAD_DIR = "library-imports"
 STALE_SECONDS = 24 * 3600
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ExcelImportError(Exception):
@@ -37,18 +34,14 @@ class StoredUpload:
     size: int
 
 
-def upload_dir() -> Path:
-    """Outside the web root (MEDIA_ROOT is never served by Anzen)."""
-    return Path(django_settings.MEDIA_ROOT) / UPLOAD_DIR
+# Outside the web root (MEDIA_ROOT is never served by Anzen); uploads wait there between preview and confirm.
+UPLOADS = FileStore(UPLOAD_DIR, suffix=".xlsx", stale_seconds=STALE_SECONDS)
 
 
 def stored_path(sha256: str) -> Path:
-    if not _SHA.match(sha256 or ""):
+    if not UPLOADS.exists(sha256):
         raise ExcelImportError([_("取り込むファイルが見つかりません（もう一度アップロードしてください）")])
-    path = upload_dir() / f"{sha256}.xlsx"
-    if not path.is_file():
-        raise ExcelImportError([_("取り込むファイルが見つかりません（もう一度アップロードしてください）")])
-    return path
+    return UPLOADS.path(sha256)
 
 
 def store_upload(*, stream: BinaryIO, name: str, size: int) -> StoredUpload:
@@ -58,51 +51,19 @@ def store_upload(*, stream: BinaryIO, name: str, size: int) -> StoredUpload:
     problems = excel_import.check_upload(name, size, head, max_bytes)
     if problems:
         raise ExcelImportError(problems)
-    directory = upload_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    _remove_stale(directory)
-    digest = hashlib.sha256(head)
-    temporary = directory / f".upload-{time.time_ns()}.part"
-    written = len(head)
+    stream.seek(0)
     try:
-        with temporary.open("wb") as out:
-            out.write(head)
-            for chunk in iter(lambda: stream.read(64 * 1024), b""):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise ExcelImportError(
-                        [
-                            _("ファイルが大きすぎます（上限 %(max_bytes)s バイト）")
-                            % {"max_bytes": format(max_bytes, ",")}
-                        ]
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        try:
-            excel_import.check_package(temporary)
-        except excel_import.ExcelProblem as problem:
-            raise ExcelImportError([str(problem)]) from problem
-        sha256 = digest.hexdigest()
-        final = directory / f"{sha256}.xlsx"
-        temporary.replace(final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return StoredUpload(sha256, final, Path(name).name[:200], written)
+        stored = UPLOADS.put(stream, max_bytes=max_bytes, check=excel_import.check_package)
+    except TooLarge as error:
+        raise ExcelImportError([_("ファイルが大きすぎます（上限 %(max_bytes)s バイト）")
+                                % {"max_bytes": format(max_bytes, ",")}]) from error
+    except excel_import.ExcelProblem as problem:
+        raise ExcelImportError([str(problem)]) from problem
+    return StoredUpload(stored.sha256, stored.path, Path(name).name[:200], stored.size)
 
 
 def discard_upload(sha256: str) -> None:
-    if _SHA.match(sha256 or ""):
-        (upload_dir() / f"{sha256}.xlsx").unlink(missing_ok=True)
-
-
-def _remove_stale(directory: Path) -> None:
-    limit = time.time() - STALE_SECONDS
-    for path in directory.glob("*"):
-        try:
-            if path.stat().st_mtime < limit:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+    UPLOADS.discard(sha256)
 
 
 def preview(path: Path, import_settings: excel_import.ImportSettings) -> excel_import.ImportResult:

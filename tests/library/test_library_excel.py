@@ -167,7 +167,7 @@ def store(data: bytes, name: str = "upload.xlsx") -> services.StoredUpload:
 
 
 def stored_files() -> list[Path]:
-    return sorted(services.upload_dir().glob("*")) if services.upload_dir().exists() else []
+    return sorted(services.UPLOADS.root.glob("*")) if services.UPLOADS.root.exists() else []
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_oversized_upload_is_refused() -> None:
 
 def test_good_upload_is_stored_by_hash() -> None:
     stored = store(workbook_bytes())
-    assert stored.path == services.upload_dir() / f"{stored.sha256}.xlsx"
+    assert stored.path == services.UPLOADS.root / f"{stored.sha256}.xlsx"
     assert services.stored_path(stored.sha256) == stored.path
     services.discard_upload(stored.sha256)
     with pytest.raises(services.ExcelImportError):

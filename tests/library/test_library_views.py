@@ -220,7 +220,7 @@ def test_import_wizard_happy_path(admin_client: Client, library: dict[str, Any])
         assert node_id in html
     assert 'value="confirm"' in html
     assert not Edition.objects.filter(key="mhlw-cyber-checklist@R8").exists()
-    stored = list(services.upload_dir().glob("*.xlsx"))
+    stored = list(services.UPLOADS.root.glob("*.xlsx"))
     assert stored
     done = admin_client.post(reverse("library:import_configure"), {**form, "action": "confirm"})
     created = Edition.objects.get(key="mhlw-cyber-checklist@R8")
