@@ -59,6 +59,8 @@ class Perm(StrEnum):
     ASSESSMENT_REVIEW = "assessment.review"
     ASSESSMENT_SIGN_OFF = "assessment.sign_off"
     ASSESSMENT_EXPORT = "assessment.export"
+    ASSET_VIEW = "asset.view"
+    ASSET_MANAGE = "asset.manage"  # edit the ledger, import, scans, media, disposals
 
 
 _EVERYONE = {Perm.DASHBOARD, Perm.LIBRARY_VIEW, Perm.ORG_VIEW, Perm.PROFILE, Perm.HISTORY_VIEW,
@@ -67,20 +69,21 @@ _EVERYONE = {Perm.DASHBOARD, Perm.LIBRARY_VIEW, Perm.ORG_VIEW, Perm.PROFILE, Per
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(_EVERYONE | {Perm.LIBRARY_MANAGE, Perm.MEMBERS_MANAGE, Perm.ORG_SETTINGS,
                                        Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSESSMENT_MANAGE,
-                                       Perm.ASSESSMENT_ANSWER, Perm.ASSESSMENT_REVIEW, Perm.ASSESSMENT_SIGN_OFF}),
+                                       Perm.ASSESSMENT_ANSWER, Perm.ASSESSMENT_REVIEW, Perm.ASSESSMENT_SIGN_OFF,
+                                       Perm.ASSET_VIEW, Perm.ASSET_MANAGE}),
     Role.STAFF: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_MANAGE, Perm.ASSESSMENT_ANSWER,
-                                       Perm.ASSESSMENT_REVIEW}),
-    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_SIGN_OFF}),
+                                       Perm.ASSESSMENT_REVIEW, Perm.ASSET_VIEW, Perm.ASSET_MANAGE}),
+    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW}),
     Role.VENDOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_ANSWER}),
     Role.EVALUATOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_REVIEW}),
-    Role.AUDITOR: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW}),
+    Role.AUDITOR: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSET_VIEW}),
 }
 
 # Permissions that only make sense inside an institution (the vendor's admin manages its members,
 # but the library is the institutions' content to extend; only an institution creates assessments
 # and signs them off).
 INSTITUTION_ONLY: frozenset[Perm] = frozenset({Perm.LIBRARY_MANAGE, Perm.ASSESSMENT_MANAGE,
-                                               Perm.ASSESSMENT_SIGN_OFF})
+                                               Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW, Perm.ASSET_MANAGE})
 
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "anzen.accounts",
     "anzen.library",
     "anzen.assessments",
+    "anzen.assets",
 ]
 
 MIDDLEWARE = [
