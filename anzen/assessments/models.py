@@ -78,6 +78,18 @@ class Assessment(TimeStampedModel):
     def is_read_only(self) -> bool:
         return self.status == Status.SIGNED_OFF
 
+    @property
+    def signed_off_role_label(self) -> str:
+        from anzen.accounts.roles import Role
+
+        role = self.signed_off_role
+        return str(Role(role).label) if role in Role.values else role
+
+    @property
+    def signer(self) -> str:
+        """「経営層 院長 一郎」: the role's label and the name recorded at sign-off."""
+        return " ".join(part for part in (self.signed_off_role_label, self.signed_off_name) if part)
+
 
 class Answer(TimeStampedModel):
     """One item's answer over the form's rounds (1回目 / 目標日 / 2回目) with what it carries."""

@@ -119,7 +119,7 @@ def index_entries(assessments: list[Assessment], documents: list[ChecklistDocume
     for number, (assessment, document) in enumerate(zip(assessments, documents, strict=True), 1):
         own = assessment.respondent_id == assessment.institution_id
         included = own or assessment.status != Status.DRAFT
-        signer = " ".join(part for part in (assessment.signed_off_role, assessment.signed_off_name) if part)
+        signer = assessment.signer
         required, complete = _completeness(assessment, document)
         entries.append(IndexEntry(number, assessment, document, included, _local_date(assessment.submitted_at),
                                   _local_date(accepted.get(assessment.pk)), _local_date(assessment.signed_off_at),

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from anzen.accounts.roles import OrgKind, Perm, Role
+from anzen.accounts.roles import OrgKind, Perm
 from anzen.assessments import forms, policy, selectors, services, structure
 from anzen.assessments.models import Assessment, Status
 from anzen.common.http import requires
@@ -182,11 +182,10 @@ def workflow_context(assessment: Assessment) -> dict[str, Any]:
         Status.ACCEPTED: _("%(who)s の経営層または管理者の承認を待っています。") % {"who": assessment.institution.name},
         Status.SIGNED_OFF: _("承認済みです（読み取り専用）。"),
     }
-    role = assessment.signed_off_role
     return {
         "statuses": [(status.value, status.label) for status in steps],
         "next_step": texts.get(assessment.status, ""),
-        "signer_role": Role(role).label if role in Role.values else role,
+        "signer_role": assessment.signed_off_role_label,
     }
 
 

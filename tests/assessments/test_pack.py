@@ -50,7 +50,7 @@ class Year:
         Assessment.objects.filter(pk=self.own.pk).update(
             status=Status.SIGNED_OFF, submitted_at=timezone.make_aware(dt.datetime(2025, 7, 1, 10)),
             signed_off_at=timezone.make_aware(dt.datetime(2025, 7, 10, 9)), signed_off_name="桜井 院長",
-            signed_off_role="経営層")
+            signed_off_role="manager")
         AssessmentEvent.objects.create(assessment=self.own, from_status=Status.SUBMITTED, to_status=Status.ACCEPTED)
         self.vendor = fs.make(world, kind=SubjectKind.VENDOR, edition=lib.cyber, form=lib.vendor_form,
                               respondent=world.vendor, status=Status.SUBMITTED)
