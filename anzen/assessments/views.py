@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from anzen.accounts.roles import OrgKind, Perm
 from anzen.assessments import forms, policy, selectors, services, structure
 from anzen.assessments.models import Assessment, Status
-from anzen.common.http import requires
+from anzen.common.http import record_view, requires
 from anzen.common.permissions import Actor, get_scoped, scope
 from anzen.library.models import Edition, RequirementNode
 
@@ -192,6 +192,7 @@ def workflow_context(assessment: Assessment) -> dict[str, Any]:
 @requires(Perm.ASSESSMENT_VIEW)
 def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = selectors.assessment_detail(actor_of(request), pk)
+    record_view(request, assessment)
     return render(request, "assessments/detail.html", page_context(request, assessment))
 
 

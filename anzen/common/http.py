@@ -63,3 +63,22 @@ def client_ip(request: HttpRequest) -> str | None:
         if forwarded:
             return forwarded.split(",")[0].strip()
     return request.META.get("REMOTE_ADDR")
+
+
+VIEWED = "anzen_viewed"
+
+
+def record_view(request: HttpRequest, obj: Any) -> None:
+    """Access log: the first view of `obj` in a session lands in the audit trail as 閲覧.
+
+    Once per session keeps the trail readable (re-renders and htmx updates of the same page are
+    not new accesses) while still telling who looked at which checklist or assessment, and when.
+    """
+    from anzen.common import audit
+
+    key = f"{audit.object_type(obj)}:{obj.pk}"
+    seen = request.session.get(VIEWED, [])
+    if key in seen:
+        return
+    audit.record(audit.Action.VIEW, obj=obj)
+    request.session[VIEWED] = [*seen[-199:], key]

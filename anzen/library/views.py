@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from anzen.accounts.roles import Perm
-from anzen.common.http import requires
+from anzen.common.http import record_view, requires
 from anzen.library import forms, selectors, text
 
 PAGE_SIZE = 50
@@ -54,6 +54,7 @@ def framework_list(request: HttpRequest) -> HttpResponse:
 def edition_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     edition = selectors.edition(actor, pk)
+    record_view(request, edition)
     tree = selectors.edition_tree(edition)
     versions = list(selectors.editions(actor, include_superseded=True).filter(key=edition.key))
     return render(

@@ -176,3 +176,18 @@ def test_deferred_fields_are_neither_fetched_nor_reported_as_changed() -> None:
     entry = AuditEntry.objects.order_by("-seq").first()
     assert AuditEntry.objects.count() == count + 1
     assert entry.before == {"name": "事業者defer"} and entry.after == {"name": "部分読込で改名"}
+
+
+@pytest.mark.django_db
+def test_viewing_a_checklist_is_in_the_access_log_once_per_session(client, world, make_member) -> None:
+    from anzen.library.loader import load_builtin_library
+    from anzen.library.models import Edition
+    from tests.conftest import login_as
+
+    load_builtin_library()
+    login_as(client, make_member("viewer", world.hospital, "staff"))
+    edition = Edition.objects.get(key="mhlw-cyber-checklist@R5", is_current=True)
+    for _ in range(3):
+        assert client.get(f"/library/editions/{edition.pk}/").status_code == 200
+    views = AuditEntry.objects.filter(action="view", object_type="library.edition", object_id=str(edition.pk))
+    assert views.count() == 1 and views.get().actor_label == "viewer"
