@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("anzen.accounts.urls")),
     path("library/", include("anzen.library.urls")),
     path("assessments/", include("anzen.assessments.urls")),
+    path("assets/", include("anzen.assets.urls")),
     path("api/", api.urls),
     path("i18n/setlang/", public(set_language), name="set_language"),
 ]

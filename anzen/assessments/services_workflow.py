@@ -44,7 +44,7 @@ def sync(target: Assessment, source: Assessment) -> Assessment:
     if target is not source:
         for model_field in Assessment._meta.concrete_fields:
             setattr(target, model_field.attname, getattr(source, model_field.attname))
-        target._audit_loaded = getattr(source, "_audit_loaded", None)  # type: ignore[attr-defined]
+        target._audit_loaded = source.audit_loaded()  # type: ignore[attr-defined]
     return target
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "anzen.common.cli",
     "anzen.accounts.cli",
     "anzen.assessments.cli",
+    "anzen.assets.cli",
 )
 
 

@@ -50,6 +50,16 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     }
 
 
+def snapshot_of_values(instance: models.Model, by_attname: dict[str, Any]) -> dict[str, Any]:
+    """Like `snapshot`, from the raw values the database returned (keyed by attname)."""
+    excluded = getattr(instance, "audit_exclude", frozenset())
+    return {
+        field.name: jsonable(by_attname[field.attname])
+        for field in instance._meta.concrete_fields
+        if field.name not in excluded and field.attname in by_attname
+    }
+
+
 def object_type(instance_or_model: Any) -> str:
     opts = instance_or_model._meta
     return f"{opts.app_label}.{opts.model_name}"

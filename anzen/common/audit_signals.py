@@ -31,7 +31,7 @@ def _on_save(sender: Any, instance: Any, created: bool, raw: bool = False, **kwa
         action, message = _action_for(instance, audit.Action.CREATE)
         audit.record(action, obj=instance, after=now, message=message)
     else:
-        loaded = getattr(instance, "_audit_loaded", None)
+        loaded = instance.audit_loaded()
         before, after = audit.changed_fields(loaded or {}, now)
         if after:
             action, message = _action_for(instance, audit.Action.UPDATE)

@@ -12,7 +12,9 @@ class AuditedModel(models.Model):
     """Every create, update and delete of a subclass lands in the audit trail (see audit_signals).
 
     The values loaded from the database are remembered so that an update records before and after
-    without a second query. Fields named in ``audit_exclude`` (secrets, noise) are never recorded.
+    without a second query. They are kept raw and turned into a snapshot only when the instance is
+    saved, so listing thousands of rows costs nothing extra. Fields named in ``audit_exclude``
+    (secrets, noise) are never recorded.
     """
 
     audit_exclude: frozenset[str] = frozenset()
@@ -23,10 +25,21 @@ class AuditedModel(models.Model):
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
         instance = super().from_db(db, field_names, values)
-        from anzen.common.audit import snapshot
-
-        instance._audit_loaded = snapshot(instance)
+        instance._audit_raw = (field_names, values)
         return instance
+
+    def audit_loaded(self) -> dict[str, Any] | None:
+        """The snapshot of the values as loaded (or as last saved), None for a new instance."""
+        cached = self.__dict__.get("_audit_loaded")
+        if cached is not None:
+            return cached
+        raw = self.__dict__.get("_audit_raw")
+        if raw is None:
+            return None
+        from anzen.common.audit import snapshot_of_values
+
+        self._audit_loaded = snapshot_of_values(self, dict(zip(*raw, strict=True)))
+        return self._audit_loaded
 
 
 class TimeStampedModel(AuditedModel):

@@ -1,0 +1,3 @@
+"""URLs of the ledger screens (namespace "assets")."""
+
+urlpatterns: list = []

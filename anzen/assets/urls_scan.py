@@ -1,0 +1,3 @@
+"""URLs of the network scans (nmap XML import and reconciliation) — provided by the scan area."""
+
+urlpatterns: list = []
