@@ -61,6 +61,10 @@ class Perm(StrEnum):
     ASSESSMENT_EXPORT = "assessment.export"
     ASSET_VIEW = "asset.view"
     ASSET_MANAGE = "asset.manage"  # edit the ledger, import, scans, media, disposals
+    VULN_VIEW = "vuln.view"  # findings of the institution's ledger
+    VULN_MANAGE = "vuln.manage"  # finding status, contract rules, sending notices
+    FEED_IMPORT = "vuln.feed_import"  # load CVE/JVN feeds into the shared store
+    NOTICE_ANSWER = "vuln.notice_answer"  # a vendor answers the notices addressed to it
 
 
 _EVERYONE = {Perm.DASHBOARD, Perm.LIBRARY_VIEW, Perm.ORG_VIEW, Perm.PROFILE, Perm.HISTORY_VIEW,
@@ -70,20 +74,24 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(_EVERYONE | {Perm.LIBRARY_MANAGE, Perm.MEMBERS_MANAGE, Perm.ORG_SETTINGS,
                                        Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSESSMENT_MANAGE,
                                        Perm.ASSESSMENT_ANSWER, Perm.ASSESSMENT_REVIEW, Perm.ASSESSMENT_SIGN_OFF,
-                                       Perm.ASSET_VIEW, Perm.ASSET_MANAGE}),
+                                       Perm.ASSET_VIEW, Perm.ASSET_MANAGE, Perm.VULN_VIEW, Perm.VULN_MANAGE,
+                                       Perm.FEED_IMPORT, Perm.NOTICE_ANSWER}),
     Role.STAFF: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_MANAGE, Perm.ASSESSMENT_ANSWER,
-                                       Perm.ASSESSMENT_REVIEW, Perm.ASSET_VIEW, Perm.ASSET_MANAGE}),
-    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW}),
-    Role.VENDOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_ANSWER}),
+                                       Perm.ASSESSMENT_REVIEW, Perm.ASSET_VIEW, Perm.ASSET_MANAGE,
+                                       Perm.VULN_VIEW, Perm.VULN_MANAGE}),
+    Role.MANAGER: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW,
+                                         Perm.VULN_VIEW}),
+    Role.VENDOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_ANSWER, Perm.NOTICE_ANSWER}),
     Role.EVALUATOR: frozenset(_EVERYONE | {Perm.ASSESSMENT_REVIEW}),
-    Role.AUDITOR: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSET_VIEW}),
+    Role.AUDITOR: frozenset(_EVERYONE | {Perm.PARTNERS_VIEW, Perm.AUDIT_VIEW, Perm.ASSET_VIEW, Perm.VULN_VIEW}),
 }
 
 # Permissions that only make sense inside an institution (the vendor's admin manages its members,
 # but the library is the institutions' content to extend; only an institution creates assessments
 # and signs them off).
 INSTITUTION_ONLY: frozenset[Perm] = frozenset({Perm.LIBRARY_MANAGE, Perm.ASSESSMENT_MANAGE,
-                                               Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW, Perm.ASSET_MANAGE})
+                                               Perm.ASSESSMENT_SIGN_OFF, Perm.ASSET_VIEW, Perm.ASSET_MANAGE,
+                                               Perm.VULN_VIEW, Perm.VULN_MANAGE, Perm.FEED_IMPORT})
 
 READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "anzen.library",
     "anzen.assessments",
     "anzen.assets",
+    "anzen.vulns",
 ]
 
 MIDDLEWARE = [

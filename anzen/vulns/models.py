@@ -1,0 +1,1 @@
+"""Vulnerability watch: CVE store, matching, findings, contract duties and notices."""
