@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "anzen.accounts.cli",
     "anzen.assessments.cli",
     "anzen.assets.cli",
+    "anzen.vulns.cli",
 )
 
 
