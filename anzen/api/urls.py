@@ -28,6 +28,7 @@ def _register() -> None:
     from anzen.accounts.api import router as accounts_router
     from anzen.assessments.api import router as assessments_router
     from anzen.assessments.api_files import router as assessment_files_router
+    from anzen.assets.api import router as assets_router
     from anzen.common.api import router as audit_router
     from anzen.library.api import router as library_router
 
@@ -36,6 +37,7 @@ def _register() -> None:
     api.add_router("/library/", library_router)
     api.add_router("/assessments/", assessments_router)
     api.add_router("/assessments/", assessment_files_router)
+    api.add_router("/assets/", assets_router)
 
 
 _register()

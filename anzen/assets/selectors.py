@@ -104,6 +104,14 @@ def device_detail(actor: Actor, pk: int) -> Device:
     ), Perm.ASSET_VIEW, pk=pk)
 
 
+def device_scan_hosts(device: Device, limit: int = 5) -> list[Any]:
+    """The device's latest sightings in network scans (newest first)."""
+    from anzen.assets.models import ScanHost
+
+    return list(ScanHost.objects.filter(device=device).select_related("scan")
+                .order_by(F("scan__started_at").desc(nulls_last=True), "-scan_id")[:limit])
+
+
 def software_item(actor: Actor, pk: int) -> Software:
     return get_scoped(actor, Software.objects.select_related("device"), Perm.ASSET_VIEW, pk=pk)
 
@@ -169,7 +177,7 @@ class RemotePath:
     device_count: int = 0
 
 
-def remote_paths(actor: Actor) -> tuple[list[RemotePath], list[Device]]:
+def remote_paths(actor: Actor, *, institution: int | None = None) -> tuple[list[RemotePath], list[Device]]:
     """Vendor → line type → systems (with their devices under remote maintenance), and the devices
     flagged as remotely maintained that belong to no remotely maintained system (path unknown).
     Three queries."""
@@ -179,6 +187,10 @@ def remote_paths(actor: Actor) -> tuple[list[RemotePath], list[Device]]:
     system_rows = (scope(actor, InformationSystem.objects.filter(remote_maintenance=True), Perm.ASSET_VIEW)
                    .select_related("remote_vendor", "vendor").prefetch_related(remote_devices)
                    .order_by("remote_vendor__name", "remote_line_type", "name"))
+    device_rows = scope(actor, Device.objects.filter(remote_maintenance=True), Perm.ASSET_VIEW)
+    if institution is not None:
+        system_rows = system_rows.filter(institution_id=institution)
+        device_rows = device_rows.filter(institution_id=institution)
     paths: dict[tuple[int | None, str, str], RemotePath] = {}
     covered: set[int] = set()
     for system in system_rows:
@@ -192,8 +204,7 @@ def remote_paths(actor: Actor) -> tuple[list[RemotePath], list[Device]]:
         path.systems.append(system)
         path.device_count += len(system.remote_devices)
         covered.update(device.pk for device in system.remote_devices)
-    orphans = list(scope(actor, Device.objects.filter(remote_maintenance=True), Perm.ASSET_VIEW)
-                   .exclude(status=DeviceStatus.DISPOSED).exclude(systems__remote_maintenance=True)
+    orphans = list(device_rows.exclude(status=DeviceStatus.DISPOSED).exclude(systems__remote_maintenance=True)
                    .order_by("hostname", "id")[:500])
     return list(paths.values()), [device for device in orphans if device.pk not in covered]
 
