@@ -92,6 +92,8 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "assessments:import_preview": lambda ctx: {"pk": ctx.objects["assessment"].pk},
     "assessments:pack_job": lambda ctx: {"job": ctx.objects["pack_job"].id},
     "assessments:pack_download": lambda ctx: {"job": ctx.objects["pack_job"].id, "kind": "pdf"},
+    # IMPORT: a saved column layout of the hospital (the walk's POST deletes it where allowed)
+    "assets:import_profile_delete": lambda ctx: {"pk": ctx.objects["import_profile"].pk},
     # LEDGER: a device, system, software, media and disposal of the hospital (empty POSTs change nothing,
     # except that the software sample is deleted where allowed)
     **{f"assets:{name}": lambda ctx: {"pk": ctx.objects["ledger"]["device"].pk} for name in (
@@ -143,6 +145,10 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
     from anzen.assessments import pack  # FILES: a queued pack job (the walk's GETs only show its status)
 
     objects["pack_job"] = pack.job_create(actor=actor, institution=world.hospital, fiscal_year=2025)
+    from anzen.assets.models import ImportProfile  # IMPORT: a saved column layout of the hospital
+
+    objects["import_profile"] = ImportProfile.objects.create(
+        institution=world.hospital, name="sample", settings={"columns": [{"header": "筐体名", "field": "hostname"}]})
     objects["ledger"] = _ledger_sample(world)  # LEDGER
     return Ctx(membership, world, objects)
 
