@@ -98,6 +98,17 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "assets:scan_register": lambda ctx: {"pk": ctx.objects["scan"].pk},
     # IMPORT: a saved column layout of the hospital (the walk's POST deletes it where allowed)
     "assets:import_profile_delete": lambda ctx: {"pk": ctx.objects["import_profile"].pk},
+    # LEDGER: a device, system, software, media and disposal of the hospital (empty POSTs change nothing,
+    # except that the software sample is deleted where allowed)
+    **{f"assets:{name}": lambda ctx: {"pk": ctx.objects["ledger"]["device"].pk} for name in (
+        "device_detail", "device_edit", "device_delete", "software_add")},
+    "assets:software_delete": lambda ctx: {"pk": ctx.objects["ledger"]["software"].pk},
+    "assets:system_detail": lambda ctx: {"pk": ctx.objects["ledger"]["system"].pk},
+    "assets:system_edit": lambda ctx: {"pk": ctx.objects["ledger"]["system"].pk},
+    **{f"assets:{name}": lambda ctx: {"pk": ctx.objects["ledger"]["media"].pk} for name in (
+        "media_detail", "media_edit", "media_check_out", "media_return")},
+    "assets:disposal_certificate": lambda ctx: {"pk": ctx.objects["ledger"]["disposal"].pk},
+    "assets:disposal_certificate_upload": lambda ctx: {"pk": ctx.objects["ledger"]["disposal"].pk},
 }
 
 
@@ -145,7 +156,28 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
 
     objects["import_profile"] = ImportProfile.objects.create(
         institution=world.hospital, name="sample", settings={"columns": [{"header": "筐体名", "field": "hostname"}]})
+    objects["ledger"] = _ledger_sample(world)  # LEDGER
     return Ctx(membership, world, objects)
+
+
+def _ledger_sample(world: Any) -> dict[str, Any]:
+    """LEDGER: one of each ledger object of the hospital; the disposal has its certificate file."""
+    from anzen.assets.models import Device, Disposal, InformationSystem, PortableMedia, Software
+    from anzen.assets.services_media import certificate_path
+
+    system = InformationSystem.objects.create(institution=world.hospital, name="電子カルテ", category="ehr")
+    device = Device.objects.create(institution=world.hospital, hostname="sample-pc", mac="00:11:22:33:44:55")
+    device.systems.add(system)
+    software = Software.objects.create(device=device, name="sample", no_cpe=True)
+    media = PortableMedia.objects.create(institution=world.hospital, media_id="USB-1")
+    sha = "5d" * 32
+    path = certificate_path(sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.4 sample")
+    disposal = Disposal.objects.create(institution=world.hospital, description="HDD", disposed_on="2025-01-01",
+                                       method="physical", performed_by="x", certificate_name="c.pdf",
+                                       certificate_sha256=sha, certificate_size=15)
+    return {"system": system, "device": device, "software": software, "media": media, "disposal": disposal}
 
 
 def _core_sample(world: Any, edition: Any) -> dict[str, Any]:
@@ -273,7 +305,20 @@ API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] =
     "/api/assessments/{assessment_id}/export": lambda o: (_api_core(o, "/export")[0], {"format": "csv"}),
     "/api/assessments/pack/{fiscal_year}": lambda o: ("/api/assessments/pack/2025",
                                                       {"institution": "t-hospital", "format": "csv"}),
+    "/api/assets/devices/{device_id}": lambda o: (f"/api/assets/devices/{_api_ledger(o)['device'].pk}", {}),
+    "/api/assets/systems/{system_id}": lambda o: (f"/api/assets/systems/{_api_ledger(o)['system'].pk}", {}),
 }
+
+
+def _api_ledger(o: dict[str, Any]) -> dict[str, Any]:
+    """LEDGER: the hospital's sample ledger objects, made once per walk."""
+    from types import SimpleNamespace
+
+    from anzen.accounts.models import Organisation
+
+    if "ledger" not in o:
+        o["ledger"] = _ledger_sample(SimpleNamespace(hospital=Organisation.objects.get(code="t-hospital")))
+    return o["ledger"]
 
 
 def _needs_sample(path: str, op: dict[str, Any]) -> bool:
