@@ -14,6 +14,7 @@ from anzen.accounts import services
 from anzen.accounts.models import Organisation, User
 from anzen.accounts.roles import InstitutionType, OrgKind, Role
 from anzen.demo.assessments import load_demo_year
+from anzen.demo.assets import load_demo_ledger
 
 # A demo password is not a secret: it is printed by `make run` and documented in the README.
 DEMO_PASSWORD = "Anzen-Demo-2026!"  # noqa: S105
@@ -73,5 +74,7 @@ def load_demo() -> dict[str, Any]:
         logins.append({"username": username, "organisation": org.name, "role": str(Role(role).label)})
     year = load_demo_year(hospital)  # the demo year of assessments (anzen/demo/assessments.py)
     created |= year["created"]
+    ledger = load_demo_ledger(hospital, fiscal_year=year["fiscal_year"])  # the ledger (anzen/demo/assets.py)
+    created |= ledger["created"]
     return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins,
-            "assessments": year}
+            "assessments": year, "ledger": ledger}
