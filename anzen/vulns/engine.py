@@ -331,6 +331,9 @@ def _cve5_verdict(version: str, entry: Mapping[str, Any]) -> tuple[bool | None, 
 
 def _evaluate_cve5(identity: Identity, cve_id: str, rows: Sequence[Mapping[str, Any]]) -> Hit | None:
     version = cpe.unescape(identity.version)
+    if versions.is_known(identity.update):
+        # CNA texts write the update into the version (OpenSSH "8.5p1"; NVD: version 8.5, update p1)
+        version = f"{version}.{cpe.unescape(identity.update)}"
     for criteria in rows:
         for entry in criteria.get("a") or ():
             name = f"{entry.get('vendor', '')} {entry.get('product', '')}".strip() or str(entry.get("packageName", ""))

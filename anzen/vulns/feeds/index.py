@@ -92,10 +92,14 @@ def _nvd(configurations: Iterable[Mapping[str, Any]]) -> list[ProductRow]:
 
 
 def _affected_keys(entry: Mapping[str, Any]) -> set[tuple[str, str, str]]:
-    """CPE names of the entry; or, for a package inside a product (a distribution's openssh), the package name;
-    or the free-text vendor and product."""
+    """The package name when the entry is about the package itself (CNA "OpenSSH" with no product); else the
+    entry's CPE names, or its free-text vendor and product. An entry naming a package inside another product
+    (Red Hat's build of openssh in "Red Hat Ceph Storage 6") is about that product, not about the upstream
+    package in a ledger: it is indexed under the product, never under the package name."""
     package = cpe.text_key(str(entry.get("packageName", "") or ""))
-    if package and package not in _NO_NAME:
+    product_key = cpe.text_key(str(entry.get("product", "") or ""))
+    if package and package not in _NO_NAME and (
+            product_key in _NO_NAME or product_key == "n_a" or product_key.endswith(package)):
         return {("", package[:MAX_NAME], package[:MAX_NAME])}
     keys = set()
     for name in entry.get("cpes") or ():
