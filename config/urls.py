@@ -10,6 +10,7 @@ urlpatterns = [
     path("library/", include("anzen.library.urls")),
     path("assessments/", include("anzen.assessments.urls")),
     path("assets/", include("anzen.assets.urls")),
+    path("vulns/", include("anzen.vulns.urls")),
     path("api/", api.urls),
     path("i18n/setlang/", public(set_language), name="set_language"),
 ]

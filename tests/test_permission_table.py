@@ -109,6 +109,20 @@ SAMPLES: dict[str, Callable[[Ctx], dict[str, Any]]] = {
         "media_detail", "media_edit", "media_check_out", "media_return")},
     "assets:disposal_certificate": lambda ctx: {"pk": ctx.objects["ledger"]["disposal"].pk},
     "assets:disposal_certificate_upload": lambda ctx: {"pk": ctx.objects["ledger"]["disposal"].pk},
+    # WATCH: a finding on the ledger's device, a notice to the test vendor with its answer (and file), a contract
+    # and a watch item of the hospital (empty POSTs change nothing: the forms refuse them)
+    **{f"vulns:{name}": lambda ctx: {"pk": ctx.objects["vulns"]["finding"].pk} for name in (
+        "finding_detail", "finding_status")},
+    "vulns:finding_export": lambda ctx: {"fmt": "csv"},
+    "vulns:device": lambda ctx: {"pk": ctx.objects["ledger"]["device"].pk},
+    "vulns:cve_detail": lambda ctx: {"cve_id": ctx.objects["vulns"]["finding"].cve_id},
+    "vulns:watch_note": lambda ctx: {"pk": ctx.objects["vulns"]["watch"].software_id},
+    **{f"vulns:{name}": lambda ctx: {"pk": ctx.objects["vulns"]["notice"].pk} for name in (
+        "notice_detail", "notice_review", "notice_withdraw", "inbox_notice", "inbox_answer")},
+    **{f"vulns:{name}": lambda ctx: {"pk": ctx.objects["vulns"]["response"].pk} for name in (
+        "evidence", "inbox_evidence")},
+    **{f"vulns:{name}": lambda ctx: {"pk": ctx.objects["vulns"]["contract"].pk} for name in (
+        "contract_detail", "contract_edit")},
 }
 
 
@@ -157,7 +171,49 @@ def _prepare(role: str, member_of_role: Callable[[str], Membership], world: Any)
     objects["import_profile"] = ImportProfile.objects.create(
         institution=world.hospital, name="sample", settings={"columns": [{"header": "筐体名", "field": "hostname"}]})
     objects["ledger"] = _ledger_sample(world)  # LEDGER
+    objects["vulns"] = _vulns_sample(world, objects["ledger"]["device"])  # WATCH
     return Ctx(membership, world, objects)
+
+
+def _vulns_sample(world: Any, device: Any) -> dict[str, Any]:
+    """WATCH: one CVE, a finding of it on the hospital's device, a contract with the test vendor, its notice
+    answered with a file, and a watch item."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from anzen.vulns import notices
+    from anzen.vulns.models import Cve
+    from anzen.vulns.models_watch import Finding, Notice, VendorContract, WatchItem
+
+    cve = Cve.objects.create(cve_id="CVE-2018-13379", base_score="9.8", severity="critical",
+                             description_en="FortiOS path traversal")
+    finding = Finding.objects.create(institution=world.hospital, device=device, device_label=device.hostname,
+                                     cve_id=cve.cve_id, identity="cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*",
+                                     confidence="confirmed", reason="sample", score=cve.base_score,
+                                     severity="critical", first_seen=timezone.now())
+    contract = VendorContract.objects.create(institution=world.hospital, vendor=world.vendor, title="保守契約")
+    today = timezone.localdate()
+    notice = Notice.objects.create(institution=world.hospital, vendor=world.vendor, contract=contract,
+                                   cve_id=cve.cve_id, level="report", score=cve.base_score, severity="critical",
+                                   sent_on=today, report_due=today + dt.timedelta(days=14))
+    notice.findings.add(finding)
+    vendor = Membership.objects.filter(organisation=world.vendor, role=Role.VENDOR).first()
+    if vendor is None:
+        vendor = services.membership_add(
+            user=services.user_create(username="vulns-vendor", email="vulns-vendor@example.test",
+                                      display_name="v", password="Vendor-pass-2026!"),
+            organisation=world.vendor, role=Role.VENDOR)
+    response = notices.notice_answer(actor=Actor(vendor.user, vendor), notice=notice, affected="affected",
+                                     countermeasure="更新します", scheduled_on=today,
+                                     evidence=SimpleUploadedFile("plan.txt", b"plan\n", "text/plain"))
+    from anzen.assets.models import Software
+
+    monitor = Software.objects.create(device=device, name="ベッドサイドモニタ", no_cpe=True)
+    watch = WatchItem.objects.create(institution=world.hospital, software=monitor, product=monitor.name)
+    return {"cve": cve, "finding": finding, "contract": contract, "notice": notice, "response": response,
+            "watch": watch}
 
 
 def _ledger_sample(world: Any) -> dict[str, Any]:
@@ -307,6 +363,9 @@ API_SAMPLES: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, str]]]] =
                                                       {"institution": "t-hospital", "format": "csv"}),
     "/api/assets/devices/{device_id}": lambda o: (f"/api/assets/devices/{_api_ledger(o)['device'].pk}", {}),
     "/api/assets/systems/{system_id}": lambda o: (f"/api/assets/systems/{_api_ledger(o)['system'].pk}", {}),
+    "/api/vulns/findings/{finding_id}": lambda o: (f"/api/vulns/findings/{_api_vulns(o)['finding'].pk}", {}),
+    "/api/vulns/inbox/{notice_id}": lambda o: (f"/api/vulns/inbox/{_api_vulns(o)['notice'].pk}", {}),
+    "/api/vulns/cves/{cve_id}": lambda o: (f"/api/vulns/cves/{_api_vulns(o)['cve'].cve_id}", {}),
 }
 
 
@@ -319,6 +378,19 @@ def _api_ledger(o: dict[str, Any]) -> dict[str, Any]:
     if "ledger" not in o:
         o["ledger"] = _ledger_sample(SimpleNamespace(hospital=Organisation.objects.get(code="t-hospital")))
     return o["ledger"]
+
+
+def _api_vulns(o: dict[str, Any]) -> dict[str, Any]:
+    """WATCH: the hospital's finding, notice (to the test vendor) and CVE, made once per walk."""
+    from types import SimpleNamespace
+
+    from anzen.accounts.models import Organisation
+
+    if "vulns" not in o:
+        orgs = {org.code: org for org in Organisation.objects.filter(code__in=["t-hospital", "t-vendor"])}
+        world = SimpleNamespace(hospital=orgs["t-hospital"], vendor=orgs["t-vendor"])
+        o["vulns"] = _vulns_sample(world, _api_ledger(o)["device"])
+    return o["vulns"]
 
 
 def _needs_sample(path: str, op: dict[str, Any]) -> bool:

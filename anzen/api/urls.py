@@ -31,6 +31,7 @@ def _register() -> None:
     from anzen.assets.api import router as assets_router
     from anzen.common.api import router as audit_router
     from anzen.library.api import router as library_router
+    from anzen.vulns.api import router as vulns_router
 
     api.add_router("/accounts/", accounts_router)
     api.add_router("/audit/", audit_router)
@@ -38,6 +39,7 @@ def _register() -> None:
     api.add_router("/assessments/", assessments_router)
     api.add_router("/assessments/", assessment_files_router)
     api.add_router("/assets/", assets_router)
+    api.add_router("/vulns/", vulns_router)
 
 
 _register()

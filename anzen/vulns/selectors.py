@@ -1,0 +1,415 @@
+"""Reads of the vulnerability watch, always through `scope`.
+
+Every page runs a fixed number of queries whatever the number of findings: lists are filtered, sorted
+and paged in the database, counts are aggregates, and the CVE texts of a page come in one query (the
+finding → CVE reference has no database constraint, so CVE rows are looked up by id, never joined).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from anzen.accounts.roles import OrgKind, Perm
+from anzen.assets.models import Device, Software
+from anzen.common.permissions import Actor, get_scoped, scope
+from anzen.vulns import contracts, lifecycle, severity
+from anzen.vulns.models import Cve, JvnAdvisory
+from anzen.vulns.models_watch import Finding, FindingEvent, Notice, NoticeResponse, VendorContract, WatchItem
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "")
+FINDING_SORTS = ("severity", "cve", "device", "status", "first_seen", "confidence")
+MAX_ROWS = 50
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def severity_rank(key: str) -> int:
+    return SEVERITY_ORDER.index(key) if key in SEVERITY_ORDER else len(SEVERITY_ORDER)
+
+
+# --- findings -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    q: str = ""
+    severity: str = ""
+    status: str = "open"  # open | closed | all | one status key
+    confidence: str = ""
+    kev: bool | None = None
+    device: int | None = None
+    system: int | None = None
+    vendor: int | None = None
+    cve: str = ""
+    sort: str = "severity"
+
+
+def findings(actor: Actor, criteria: FindingFilter | None = None) -> QuerySet[Finding]:
+    criteria = criteria or FindingFilter()
+    queryset = scope(actor, Finding.objects.select_related("device"), Perm.VULN_VIEW)
+    if criteria.status == "open":
+        queryset = queryset.filter(status__in=sorted(lifecycle.OPEN))
+    elif criteria.status == "closed":
+        queryset = queryset.exclude(status__in=sorted(lifecycle.OPEN))
+    elif criteria.status in lifecycle.STATUSES:
+        queryset = queryset.filter(status=criteria.status)
+    if criteria.severity:
+        queryset = queryset.filter(severity="" if criteria.severity == "unscored" else criteria.severity)
+    if criteria.confidence:
+        queryset = queryset.filter(confidence=criteria.confidence)
+    if criteria.kev is not None:
+        queryset = queryset.filter(kev=criteria.kev)
+    if criteria.device:
+        queryset = queryset.filter(device_id=criteria.device)
+    if criteria.system:
+        queryset = queryset.filter(device__systems=criteria.system)
+    if criteria.vendor:
+        queryset = queryset.filter(Q(device__systems__vendor_id=criteria.vendor)
+                                   | Q(device__systems__remote_vendor_id=criteria.vendor)).distinct()
+    if criteria.cve:
+        queryset = queryset.filter(cve__cve_id__iexact=criteria.cve.strip())  # the join is trimmed: FK to cve_id
+    for word in criteria.q.split()[:5]:
+        queryset = queryset.filter(Q(cve__cve_id__icontains=word) | Q(device_label__icontains=word)
+                                   | Q(identity__icontains=word) | Q(reason__icontains=word))
+    orders = {
+        "severity": ["-kev", "-score", "cve_id", "device_label", "id"],
+        "cve": ["-cve_id", "device_label", "id"],
+        "device": ["device_label", "-score", "cve_id", "id"],
+        "status": ["status", "-score", "id"],
+        "first_seen": ["-first_seen", "-score", "id"],
+        "confidence": ["confidence", "-score", "id"],
+    }
+    return queryset.order_by(*orders.get(criteria.sort, orders["severity"]))
+
+
+@dataclass(frozen=True)
+class CveText:
+    cve_id: str
+    title: str
+    kev: bool = False
+    description_ja: str = ""
+
+
+def cve_texts(cve_ids: Any) -> dict[str, CveText]:
+    """Titles of the CVEs of a page (Japanese from JVN when there is one), in one query."""
+    wanted = sorted({c for c in cve_ids if c})
+    rows = Cve.objects.filter(cve_id__in=wanted).only("cve_id", "title_ja", "description_en", "kev", "description_ja")
+    return {row.cve_id: CveText(row.cve_id, row.title, row.kev, row.description_ja) for row in rows}
+
+
+def finding_detail(actor: Actor, pk: int) -> Finding:
+    return get_scoped(actor, Finding.objects.select_related("device", "system", "institution"), Perm.VULN_VIEW, pk=pk)
+
+
+def finding_events(finding: Finding) -> list[FindingEvent]:
+    return list(finding.events.order_by("at", "id"))
+
+
+def finding_notices(finding: Finding) -> list[Notice]:
+    return list(finding.notices.select_related("vendor", "contract").order_by("-sent_on", "-id"))
+
+
+# --- the board (dashboard of the watch) ---------------------------------------------------------------
+
+
+@dataclass
+class SeverityCount:
+    key: str
+    label: str
+    count: int = 0
+    kev: int = 0
+
+
+@dataclass
+class GroupRow:
+    pk: int | None
+    name: str
+    counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    kev: int = 0
+
+    def cells(self) -> list[int]:
+        return [self.counts.get(key, 0) for key in SEVERITY_ORDER]
+
+
+@dataclass
+class CveRow:
+    cve_id: str
+    title: str
+    score: Any
+    severity: str
+    kev: bool
+    devices: int
+
+    @property
+    def severity_label(self) -> str:
+        return severity.label_ja(self.severity)
+
+
+@dataclass
+class Board:
+    severities: list[SeverityCount]
+    total: int
+    kev_total: int
+    top: list[CveRow]
+    by_system: list[GroupRow]
+    by_vendor: list[GroupRow]
+    overdue: list[Notice]
+    open_notices: int
+    needs_check: int  # open manual or possible findings
+    no_cpe: int  # software rows without CPE (watch list)
+    last_run: Any = None
+
+
+def _open(actor: Actor) -> QuerySet[Finding]:
+    return scope(actor, Finding.objects.all(), Perm.VULN_VIEW).filter(status__in=sorted(lifecycle.OPEN))
+
+
+def severity_counts(actor: Actor) -> tuple[list[SeverityCount], int, int]:
+    counts = {key: SeverityCount(key, severity.label_ja(key)) for key in SEVERITY_ORDER}
+    for key, kev, n in _open(actor).values_list("severity", "kev").annotate(n=Count("id")).order_by():
+        row = counts.setdefault(key, SeverityCount(key, severity.label_ja(key)))
+        row.count += n
+        if kev:
+            row.kev += n
+    rows = [counts[key] for key in SEVERITY_ORDER]
+    return rows, sum(r.count for r in rows), sum(r.kev for r in rows)
+
+
+def top_cves(actor: Actor, limit: int = 20, *, kev_only: bool = False) -> list[CveRow]:
+    """The CVEs with open findings, KEV first, then by score: how many devices each."""
+    queryset = _open(actor)
+    if kev_only:
+        queryset = queryset.filter(kev=True)
+    rows = list(queryset.values("cve_id").annotate(devices=Count("device_id", distinct=True), score=Max("score"),
+                                                   kev=Max("kev"), severity=Max("severity"))
+                .order_by("-kev", "-score", "cve_id")[:limit])
+    texts = cve_texts(r["cve_id"] for r in rows)
+    return [CveRow(r["cve_id"], texts[r["cve_id"]].title if r["cve_id"] in texts else "", r["score"],
+                   severity.label_for(r["score"]) if r["score"] is not None else "", bool(r["kev"]), r["devices"])
+            for r in rows]
+
+
+def _grouped(actor: Actor, id_path: str, name_path: str) -> list[GroupRow]:
+    rows: dict[int | None, GroupRow] = {}
+    for pk, name, key, kev, n in (_open(actor).values_list(id_path, name_path, "severity", "kev")
+                                  .annotate(n=Count("id", distinct=True)).order_by()):
+        row = rows.setdefault(pk, GroupRow(pk, name or ""))
+        row.counts[key] = row.counts.get(key, 0) + n
+        row.total += n
+        if kev:
+            row.kev += n
+    ordered = sorted(rows.values(), key=lambda r: (r.pk is None, -r.kev, -r.counts.get("critical", 0), -r.total,
+                                                   r.name))
+    return ordered[:MAX_ROWS]
+
+
+def board(actor: Actor, *, day: dt.date | None = None) -> Board | None:
+    if actor.kind != OrgKind.INSTITUTION or not actor.can(Perm.VULN_VIEW):
+        return None
+    from anzen.vulns.services_watch import last_run
+
+    day = day or today()
+    severities, total, kev_total = severity_counts(actor)
+    return Board(
+        severities=severities, total=total, kev_total=kev_total, top=top_cves(actor),
+        by_system=_grouped(actor, "device__systems__id", "device__systems__name"),
+        by_vendor=_grouped(actor, "device__systems__vendor_id", "device__systems__vendor__name"),
+        overdue=overdue_notices(actor, day=day), open_notices=institution_notices(actor).exclude(
+            status__in=sorted(contracts.CLOSED_NOTICE)).count(),
+        needs_check=_open(actor).filter(confidence__in=["manual", "possible"]).count(),
+        no_cpe=scope(actor, Software.objects.all(), Perm.VULN_VIEW).filter(no_cpe=True).count(),
+        last_run=last_run(actor.org_id) if actor.org_id else None,
+    )
+
+
+# --- devices and CVEs ---------------------------------------------------------------------------------
+
+
+def device_detail(actor: Actor, pk: int) -> Device:
+    return get_scoped(actor, Device.objects.prefetch_related("systems"), Perm.VULN_VIEW, pk=pk)
+
+
+def device_software(device: Device) -> list[Software]:
+    return list(device.software.order_by("name", "pk"))
+
+
+def device_findings(actor: Actor, device: Device) -> list[Finding]:
+    return list(findings(actor, FindingFilter(device=device.pk, status="all"))[:500])
+
+
+@dataclass
+class ScoreRow:
+    source: str
+    origin: str
+    version: str
+    value: Any
+    vector: str
+    label: str
+    chosen: bool = False
+
+
+@dataclass
+class CveView:
+    cve_id: str
+    cve: Cve | None
+    scores: list[ScoreRow]
+    advisories: list[JvnAdvisory]
+    findings: list[Finding]
+    references: list[str]
+
+
+def cve_view_public(cve_id: str) -> CveView:
+    """A CVE from the (global, public) store with every CVSS source and its JVN advisories."""
+    cve_id = cve_id.strip().upper()
+    cve = Cve.objects.filter(cve_id=cve_id).first()
+    scores: list[ScoreRow] = []
+    advisories: list[JvnAdvisory] = []
+    references: list[str] = []
+    if cve is not None:
+        for entry in severity.entries(cve.metrics):
+            scores.append(ScoreRow(entry.source, entry.origin, entry.version, entry.value, entry.vector,
+                                   severity.label_ja(severity.label_for(entry.value)),
+                                   chosen=(entry.value == cve.base_score and entry.version == cve.score_version
+                                           and entry.source == cve.score_source)))
+        scores.sort(key=lambda s: (not s.chosen, s.version.startswith("2"), s.source, s.version))
+        jvn_ids = [j for j in (cve.jvn_ids or []) if isinstance(j, str) and j.startswith("JVNDB")]
+        advisories = list(JvnAdvisory.objects.filter(jvndb_id__in=jvn_ids).order_by("jvndb_id")[:10])
+        references = [str(r.get("url", "")) for r in (cve.record or {}).get("references", [])[:30]
+                      if isinstance(r, dict) and str(r.get("url", "")).startswith(("http://", "https://"))]
+    return CveView(cve_id, cve, scores, advisories, [], references)
+
+
+def cve_view(actor: Actor, cve_id: str) -> CveView:
+    """A CVE with every CVSS source, its JVN advisories and the actor's findings (404 for a CVE that is
+    neither in the store nor among the actor's findings)."""
+    from django.http import Http404
+
+    view = cve_view_public(cve_id)
+    view.findings = list(findings(actor, FindingFilter(cve=view.cve_id, status="all"))
+                         .order_by("device_label", "id")[:500])
+    if view.cve is None and not view.findings:
+        raise Http404
+    return view
+
+
+# --- notices ------------------------------------------------------------------------------------------
+
+
+def institution_notices(actor: Actor) -> QuerySet[Notice]:
+    return (scope(actor, Notice.objects.select_related("vendor", "contract"), Perm.VULN_VIEW)
+            .filter(institution_id=actor.org_id))
+
+
+def vendor_notices(actor: Actor) -> QuerySet[Notice]:
+    """The notices addressed to the actor's organisation (a vendor's inbox)."""
+    return (scope(actor, Notice.objects.select_related("institution", "contract"), Perm.NOTICE_ANSWER)
+            .filter(vendor_id=actor.org_id))
+
+
+def notice_for_institution(actor: Actor, pk: int) -> Notice:
+    return get_scoped(actor, Notice.objects.select_related("vendor", "contract", "institution"), Perm.VULN_VIEW,
+                      pk=pk)
+
+
+def notice_for_vendor(actor: Actor, pk: int) -> Notice:
+    return get_scoped(actor, Notice.objects.select_related("vendor", "contract", "institution"), Perm.NOTICE_ANSWER,
+                      pk=pk)
+
+
+def notice_findings(notice: Notice) -> list[Finding]:
+    return list(notice.findings.select_related("device").order_by("device_label", "id")[:500])
+
+
+def notice_responses(notice: Notice) -> list[NoticeResponse]:
+    return list(notice.responses.select_related("organisation").order_by("created_at", "id"))
+
+
+def response_for(actor: Actor, pk: int, perm: Perm) -> NoticeResponse:
+    return get_scoped(actor, NoticeResponse.objects.select_related("notice"), perm, pk=pk)
+
+
+@dataclass
+class NoticeRow:
+    notice: Notice
+    title: str
+    late: tuple[str, ...]
+    devices: int = 0
+
+
+def notice_rows(notices: list[Notice], day: dt.date) -> list[NoticeRow]:
+    texts = cve_texts(n.cve_id for n in notices)
+    counts = dict(Notice.findings.through.objects.filter(notice_id__in=[n.pk for n in notices])
+                  .values_list("notice_id").annotate(n=Count("finding_id")).order_by())
+    return [NoticeRow(n, texts[n.cve_id].title if n.cve_id in texts else "", contracts.overdue(n.due(), day),
+                      counts.get(n.pk, 0)) for n in notices]
+
+
+def overdue_notices(actor: Actor, *, day: dt.date | None = None) -> list[Notice]:
+    day = day or today()
+    candidates = list(institution_notices(actor).exclude(status__in=sorted(contracts.CLOSED_NOTICE))
+                      .filter(Q(report_due__lt=day) | Q(countermeasure_due__lt=day))
+                      .order_by("report_due", "pk")[:MAX_ROWS * 2])
+    return [n for n in candidates if contracts.overdue(n.due(), day)][:MAX_ROWS]
+
+
+def vendor_open_notices(actor: Actor) -> list[Notice]:
+    return list(vendor_notices(actor).exclude(status__in=sorted(contracts.CLOSED_NOTICE))
+                .order_by("report_due", "pk")[:MAX_ROWS])
+
+
+# --- contracts and the watch list ---------------------------------------------------------------------
+
+
+def contracts_for(actor: Actor) -> QuerySet[VendorContract]:
+    perm = Perm.VULN_VIEW if actor.kind == OrgKind.INSTITUTION else Perm.NOTICE_ANSWER
+    return (scope(actor, VendorContract.objects.select_related("vendor", "institution"), perm)
+            .annotate(notice_count=Count("notices", distinct=True)).order_by("vendor__name", "title", "pk"))
+
+
+def contract_detail(actor: Actor, pk: int) -> VendorContract:
+    return get_scoped(actor, VendorContract.objects.select_related("vendor", "institution")
+                      .prefetch_related("systems", "devices"), Perm.VULN_VIEW, pk=pk)
+
+
+def vendor_choices(actor: Actor) -> list[tuple[int, str]]:
+    from anzen.accounts.models import Organisation
+
+    return list(Organisation.objects.filter(kind=OrgKind.VENDOR, customer_links__institution_id=actor.org_id,
+                                            customer_links__is_active=True).order_by("name")
+                .values_list("pk", "name"))
+
+
+@dataclass
+class WatchRow:
+    software: Software
+    item: WatchItem | None
+
+
+def watchlist(actor: Actor) -> tuple[list[WatchRow], list[Finding]]:
+    """Products without CPE (checked by hand, with notes) and the open findings that need a manual check."""
+    software = list(scope(actor, Software.objects.select_related("device"), Perm.VULN_VIEW)
+                    .filter(no_cpe=True).exclude(device__status="disposed").order_by("name", "version", "pk")[:500])
+    items = {w.software_id: w for w in WatchItem.objects.filter(software__in=software)}
+    manual = list(_open(actor).filter(confidence__in=["manual", "possible"]).select_related("device")
+                  .order_by("-kev", "-score", "cve_id", "pk")[:500])
+    return [WatchRow(s, items.get(s.pk)) for s in software], manual
+
+
+def software_for_watch(actor: Actor, pk: int) -> Software:
+    return get_scoped(actor, Software.objects.select_related("device"), Perm.VULN_MANAGE, pk=pk)
+
+
+def group_by_cve(rows: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for row in rows:
+        grouped[row.cve_id].append(row)
+    return grouped
