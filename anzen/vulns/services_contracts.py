@@ -15,8 +15,8 @@ from anzen.accounts.models import Organisation, OrganisationRelation
 from anzen.accounts.roles import OrgKind, Perm
 from anzen.assets.models import Device, DeviceKind, InformationSystem, Software
 from anzen.common.permissions import Actor, require
-from anzen.vulns import contracts
-from anzen.vulns.models_watch import VendorContract, WatchItem
+from anzen.vulns import contracts, lifecycle
+from anzen.vulns.models_watch import Finding, VendorContract, WatchItem
 
 FIELDS = ("title", "reference", "valid_from", "valid_until", "is_active", "cover_vendor_systems", "device_kinds",
           "score_source", "include_possible", "rules", "notes")
@@ -87,7 +87,19 @@ def contract_create(*, actor: Actor, vendor: Organisation, title: str, instituti
         contract.systems.set(system_ids)
     if device_ids:
         contract.devices.set(device_ids)
+    _notify_open_findings(contract, actor)
     return contract
+
+
+def _notify_open_findings(contract: VendorContract, actor: Actor) -> None:
+    """A new or widened contract covers findings that are already open: the vendor hears of them now
+    rather than at the next re-score (the rules skip what an existing notice already names)."""
+    from anzen.vulns import notices
+
+    open_ids = list(Finding.objects.filter(institution_id=contract.institution_id, device__isnull=False,
+                                           status__in=sorted(lifecycle.OPEN)).values_list("pk", flat=True))
+    if open_ids:
+        notices.notify_findings(institution=contract.institution, finding_ids=open_ids, actor=actor)
 
 
 @transaction.atomic
@@ -106,6 +118,7 @@ def contract_update(*, actor: Actor, contract: VendorContract, systems: Iterable
         contract.systems.set(system_ids)
     if device_ids is not None:
         contract.devices.set(device_ids)
+    _notify_open_findings(contract, actor)
     return contract
 
 
