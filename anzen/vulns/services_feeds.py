@@ -61,7 +61,8 @@ def import_bytes(*, name: str, data: bytes, source: str = "", kind: str = FeedIm
 
 def import_member(*, member: readers.Member, kind: str = FeedImport.Kind.FILE, actor_label: str = "",
                   feed_import: FeedImport | None = None) -> FeedImport:
-    """Import one feed document atomically. An API run passes its own FeedImport and keeps it running."""
+    """Import one feed document atomically. An API run passes its own FeedImport and keeps it running; a
+    FeedError then propagates to the caller (the page is rolled back, the run's counts are untouched)."""
     own = feed_import is None
     if feed_import is None:
         feed_import = FeedImport.objects.create(kind=kind, source=member.source[:1000], name=member.name[:255],
@@ -78,6 +79,8 @@ def import_member(*, member: readers.Member, kind: str = FeedImport.Kind.FILE, a
             counts["errors"] += len(errors)
             _finish(feed_import, counts, errors, formats, own=own, name=member.name)
     except FeedError as error:
+        if not own:
+            raise  # an API run's page: the fetcher decides (the run stays resumable), the page is rolled back
         with transaction.atomic():
             feed_import.status = FeedImport.Status.FAILED
             feed_import.error = str(error)
