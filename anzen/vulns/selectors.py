@@ -184,13 +184,33 @@ def severity_counts(actor: Actor) -> tuple[list[SeverityCount], int, int]:
     return rows, sum(r.count for r in rows), sum(r.kev for r in rows)
 
 
+def open_summary(institution_id: int) -> dict[str, Any]:
+    """An institution's open findings by severity and by confidence (the CLI's `vulns match` report)."""
+    from anzen.vulns.models_watch import Confidence
+
+    rows = list(Finding.objects.filter(institution_id=institution_id, status__in=sorted(lifecycle.OPEN))
+                .values_list("severity", "confidence", "kev").annotate(n=Count("id")).order_by())
+    by_severity = {key: 0 for key in SEVERITY_ORDER}
+    by_confidence = {key: 0 for key in Confidence.values}
+    for key, confidence, _kev, n in rows:
+        by_severity[key] = by_severity.get(key, 0) + n
+        by_confidence[confidence] = by_confidence.get(confidence, 0) + n
+    return {
+        "open": sum(n for *_rest, n in rows), "kev": sum(n for *_rest, kev, n in rows if kev),
+        "by_severity": [{"key": key or "unscored", "label": severity.label_ja(key), "count": n}
+                        for key, n in by_severity.items()],
+        "by_confidence": [{"key": key, "label": str(Confidence(key).label), "count": n}
+                          for key, n in by_confidence.items()],
+    }
+
+
 def top_cves(actor: Actor, limit: int = 20, *, kev_only: bool = False) -> list[CveRow]:
     """The CVEs with open findings, KEV first, then by score: how many devices each."""
     queryset = _open(actor)
     if kev_only:
         queryset = queryset.filter(kev=True)
     rows = list(queryset.values("cve_id").annotate(devices=Count("device_id", distinct=True), score=Max("score"),
-                                                   kev=Max("kev"), severity=Max("severity"))
+                                                   kev=Count("id", filter=Q(kev=True)))  # no MAX(boolean) in PostgreSQL
                 .order_by("-kev", "-score", "cve_id")[:limit])
     texts = cve_texts(r["cve_id"] for r in rows)
     return [CveRow(r["cve_id"], texts[r["cve_id"]].title if r["cve_id"] in texts else "", r["score"],
