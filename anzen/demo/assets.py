@@ -274,15 +274,22 @@ class Builder:
                      status="disposed", location="廃棄済み", system_keys=[], first_registered=self.day(2013, 2017))
 
 
+# how the makers write them (the CPE products are lower case)
+OS_NAMES = {"enterprise_linux": "Red Hat Enterprise Linux", "esxi": "VMware ESXi", "fortios": "FortiOS",
+            "ios": "Cisco IOS", "ios_xe": "Cisco IOS XE", "pan-os": "PAN-OS", "sonicos": "SonicOS",
+            "aos-cx": "AOS-CX", "instant": "ArubaOS Instant"}
+
+
 def _os_label(cpe: str) -> tuple[str, str]:
     """A readable OS name and version from an OS CPE (cpe:2.3:o:microsoft:windows_10_22h2:10.0.19045… →
-    Windows 10 22h2, 10.0.19045…)."""
+    Windows 10 22h2, 10.0.19045…; names as the makers write them)."""
     if not cpe.startswith("cpe:2.3:o:"):
         return "", ""
     parts = cpe.split(":")
     product, version = parts[4], parts[5]
-    name = product.replace("_firmware", "").replace("_", " ")
-    name = name[:1].upper() + name[1:]
+    name = OS_NAMES.get(product) or " ".join(
+        word.upper() if any(c.isdigit() for c in word) else word.capitalize()
+        for word in product.replace("_firmware", "").split("_"))
     return name, "" if version in ("*", "-") else version.replace("\\", "")
 
 
