@@ -239,3 +239,16 @@ def _advisory_fields(advisory: dict[str, Any]) -> dict[str, Any]:
         "jvn_refs": advisory["jvn_refs"], "published": to_datetime(advisory.get("published", "")),
         "last_updated": to_datetime(advisory.get("last_updated", "")), "content_hash": digest,
     }
+
+
+DEMO_DIR = Path(__file__).with_name("data") / "demo"
+
+
+def import_demo_excerpt(*, actor_label: str = "demo") -> list[FeedImport]:
+    """Import the bundled excerpt of real NVD and CVE 5 records for the demo ledger's products
+    (data/demo/README.md). Idempotent: a second call finds every record unchanged."""
+    results = import_paths(paths=[DEMO_DIR], actor_label=actor_label)
+    failed = [item for item in results if item.status != FeedImport.Status.OK]
+    if failed:
+        raise FeedError(failed[0].error)
+    return results
