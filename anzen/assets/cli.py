@@ -1,4 +1,5 @@
-"""`anzen assets …`: the ledger (list, export), the import (`cli_import`) and the scans (`cli_scan`).
+"""`anzen assets …`: the ledger (list; export in `cli_export`), the import (`cli_import`) and the scans
+(`cli_scan`).
 
 The CLI acts as `Actor.system()` (shell access to the database already implies every right) but reads
 through the same selectors as the screens.
@@ -15,7 +16,7 @@ from anzen.cli.base import CliError, add_json_flag, emit
 def register(subparsers: Any) -> None:
     from django.utils.translation import gettext as _
 
-    from anzen.assets import cli_import, cli_scan
+    from anzen.assets import cli_export, cli_import, cli_scan
 
     parser = subparsers.add_parser("assets", help=_("機器台帳（一覧・出力・取込・スキャン突合）"))
     commands = parser.add_subparsers(dest="assets_command", metavar=_("操作"))
@@ -26,6 +27,7 @@ def register(subparsers: Any) -> None:
     add_json_flag(listing)
     listing.set_defaults(handler=list_run)
 
+    cli_export.register(commands)
     cli_import.register(commands)
     cli_scan.register(commands)
 
