@@ -99,6 +99,14 @@ def label_ja(key: str) -> str:
     return "未評価"
 
 
+def label(key: str) -> str:
+    """The label in the active language: 緊急 … なし in Japanese, Critical … None in English (screens, exports).
+    `label_ja` stays Japanese whatever the language (notices to vendors, the CLI's JSON `label`)."""
+    from django.utils import translation
+
+    return label_en(key) if (translation.get_language() or "ja").startswith("en") else label_ja(key)
+
+
 def label_en(key: str) -> str:
     for level in levels():
         if level.key == key:

@@ -66,3 +66,12 @@ def test_merge_keeps_every_source_once() -> None:
     kinds = sorted((key, item["type"]) for key, items in merged.items() for item in items)
     assert kinds == [("cvssMetricV30", "JVN"), ("cvssMetricV31", "Primary"), ("cvssMetricV31", "Secondary"),
                      ("cvssMetricV40", "Secondary")]
+
+
+def test_label_follows_the_active_language() -> None:
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert severity.label("critical") == "Critical" and severity.label("") == "Not scored"
+    with translation.override("ja"):
+        assert severity.label("critical") == "緊急" and severity.label("none") == "なし"
