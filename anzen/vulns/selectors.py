@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
@@ -213,6 +214,8 @@ def top_cves(actor: Actor, limit: int = 20, *, kev_only: bool = False) -> list[C
                                                    kev=Count("id", filter=Q(kev=True)))  # no MAX(boolean) in PostgreSQL
                 .order_by("-kev", "-score", "cve_id")[:limit])
     texts = cve_texts(r["cve_id"] for r in rows)
+    for r in rows:  # MAX over a decimal comes back as a float on SQLite (9.80000000000000)
+        r["score"] = None if r["score"] is None else Decimal(str(r["score"])).quantize(Decimal("0.1"))
     return [CveRow(r["cve_id"], texts[r["cve_id"]].title if r["cve_id"] in texts else "", r["score"],
                    severity.label_for(r["score"]) if r["score"] is not None else "", bool(r["kev"]), r["devices"])
             for r in rows]

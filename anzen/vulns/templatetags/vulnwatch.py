@@ -23,6 +23,16 @@ def sev_class(key: str | None) -> str:
 
 
 @register.filter
+def cpe_label(cpe23: str) -> str:
+    """`cpe:2.3:o:fortinet:fortios:6.0.4:*:…` → "fortinet fortios 6.0.4" (the full name stays in a title)."""
+    parts = (cpe23 or "").split(":")
+    if len(parts) < 6 or parts[0] != "cpe":
+        return cpe23 or ""
+    words = [p.replace("\\", "").replace("_", " ") for p in parts[3:6] if p not in ("*", "-", "")]
+    return " ".join(words)
+
+
+@register.filter
 def finding_status(key: str) -> str:
     from anzen.vulns import lifecycle
 
