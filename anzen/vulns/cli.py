@@ -24,6 +24,10 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="vulns_command", metavar=_("操作"))
     commands.required = True
     cli_feeds.register(commands)
+    for name in ("import", "fetch"):  # a feed import from the command line is followed by a rematch
+        if name in commands.choices:
+            feed = commands.choices[name]
+            feed.set_defaults(handler=_then_rematch(feed.get_default("handler")))
 
     match = commands.add_parser("match", help=_("台帳を CVE と照合し、対応中の検出を深刻度・確度別に表示"))
     match.add_argument("--institution", metavar="CODE_OR_ID", help=_("医療機関等のコードまたは ID（省略時はすべて）"))
@@ -37,6 +41,20 @@ def register(subparsers: Any) -> None:
     daily = commands.add_parser("daily", help=_("期限切れのリスク受容の再オープンと、期限超過の通知の連絡"))
     add_json_flag(daily)
     daily.set_defaults(handler=daily_run)
+
+
+def _then_rematch(handler: Any) -> Any:
+    """Run ENGINE's feed command, then request an incremental rematch of every institution (a django-tasks
+    job for `anzen worker`; immediate with the immediate backend). The command's own output is unchanged."""
+    def run(args: argparse.Namespace) -> int:
+        from anzen.vulns import tasks
+
+        code = handler(args)
+        if code == 0:
+            tasks.request_rematch()
+        return code
+
+    return run
 
 
 def _institutions(value: str | None) -> list[Any]:

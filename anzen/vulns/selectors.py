@@ -152,7 +152,7 @@ class CveRow:
 
     @property
     def severity_label(self) -> str:
-        return severity.label_ja(self.severity)
+        return severity.label(self.severity)
 
 
 @dataclass
@@ -175,9 +175,9 @@ def _open(actor: Actor) -> QuerySet[Finding]:
 
 
 def severity_counts(actor: Actor) -> tuple[list[SeverityCount], int, int]:
-    counts = {key: SeverityCount(key, severity.label_ja(key)) for key in SEVERITY_ORDER}
+    counts = {key: SeverityCount(key, severity.label(key)) for key in SEVERITY_ORDER}
     for key, kev, n in _open(actor).values_list("severity", "kev").annotate(n=Count("id")).order_by():
-        row = counts.setdefault(key, SeverityCount(key, severity.label_ja(key)))
+        row = counts.setdefault(key, SeverityCount(key, severity.label(key)))
         row.count += n
         if kev:
             row.kev += n
@@ -300,7 +300,7 @@ def cve_view_public(cve_id: str) -> CveView:
     if cve is not None:
         for entry in severity.entries(cve.metrics):
             scores.append(ScoreRow(entry.source, entry.origin, entry.version, entry.value, entry.vector,
-                                   severity.label_ja(severity.label_for(entry.value)),
+                                   severity.label(severity.label_for(entry.value)),
                                    chosen=(entry.value == cve.base_score and entry.version == cve.score_version
                                            and entry.source == cve.score_source)))
         scores.sort(key=lambda s: (not s.chosen, s.version.startswith("2"), s.source, s.version))

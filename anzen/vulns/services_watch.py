@@ -32,7 +32,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -382,6 +382,34 @@ def last_run(institution_id: int) -> MatchRun | None:
     return MatchRun.objects.filter(institution_id=institution_id).order_by("-at", "-id").first()
 
 
+def ledger_signature(institution_id: int) -> str:
+    """Changes whenever software or devices of the institution are added, edited or removed (two queries)."""
+    software = Software.objects.filter(device__institution_id=institution_id).aggregate(n=Count("pk"),
+                                                                                        at=Max("updated_at"))
+    devices = Device.objects.filter(institution_id=institution_id).aggregate(n=Count("pk"), at=Max("updated_at"))
+    return f"{software['n']}|{software['at']}|{devices['n']}|{devices['at']}"
+
+
+@dataclass
+class Pending:
+    never: bool  # never matched
+    feed_imports: int  # feed imports since the last run
+    ledger: bool  # the ledger changed since the last run
+
+    @property
+    def any(self) -> bool:
+        return self.never or bool(self.feed_imports) or self.ledger
+
+
+def pending_changes(institution_id: int) -> Pending:
+    """What happened since the institution's last rematch (the board offers a rematch; the daily task runs one)."""
+    previous = last_run(institution_id)
+    if previous is None:
+        return Pending(True, FeedImport.objects.count(), True)
+    imports = FeedImport.objects.filter(pk__gt=previous.last_import_id or 0).count()
+    return Pending(False, imports, (previous.counts or {}).get("ledger") != ledger_signature(institution_id))
+
+
 @transaction.atomic
 def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool = False, rebuild: bool = False,
             device_ids: Iterable[int] = (), notify: bool = True, now: dt.datetime | None = None) -> RematchReport:
@@ -398,6 +426,7 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
     previous = last_run(institution.pk)
     mode = REBUILD if rebuild else FULL if (full or previous is None) else INCREMENTAL
     import_id = FeedImport.objects.aggregate(last=Max("pk"))["last"]
+    signature = ledger_signature(institution.pk)  # before reading: a change made meanwhile shows as pending
     ledger = load_ledger(institution.pk)
     report = RematchReport(institution=institution.code, mode=mode, devices=len(ledger.device_ids),
                            identities=len(ledger.identities))
@@ -452,7 +481,8 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
                                                      actor=actor, now=now))
     report.seconds = round(time.perf_counter() - started, 3)
     MatchRun.objects.create(institution=institution, at=now, mode=mode, last_import_id=import_id,
-                            counts=report.counts(), seconds=report.seconds)
+                            counts={**report.counts(), "ledger": signature},
+                            seconds=report.seconds)
     if result.changed or report.notices:
         audit.record(audit.Action.UPDATE, object_type_label="vulns.finding", object_id=str(institution.pk),
                      object_repr=institution.name,

@@ -55,7 +55,8 @@ def board(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     return render(request, "vulns/board.html", {
         "board": selectors.board(actor), "section": "board", "severity_order": selectors.SEVERITY_ORDER,
-        "severity_labels": [severity.label_ja(key) for key in selectors.SEVERITY_ORDER],
+        "pending": services_watch.pending_changes(actor.org_id) if actor.org_id else None,
+        "severity_labels": [severity.label(key) for key in selectors.SEVERITY_ORDER],
         "can_manage": actor.can(Perm.VULN_MANAGE),
     })
 

@@ -58,3 +58,34 @@ def test_daily_reopens_expired_risk_acceptances(ledger: Ledger, capsys) -> None:
     assert code == 0 and json.loads(out)["reopened"] == 1
     accepted.refresh_from_db()
     assert accepted.status == "new" and accepted.events.filter(kind="expired").exists()
+
+
+def test_a_feed_import_from_the_cli_is_followed_by_a_rematch(ledger: Ledger, capsys, tmp_path,
+                                                             django_capture_on_commit_callbacks) -> None:
+    from decimal import Decimal
+
+    from tests.vulns.test_rematch import _rescored
+
+    run(capsys, "vulns", "match", "--json")
+    with django_capture_on_commit_callbacks(execute=True):  # the rematch is requested on commit
+        code, out, _err = run(capsys, "vulns", "import", str(_rescored(tmp_path)), "--json")
+    assert code == 0 and json.loads(out)["updated"] == 1  # the import's own output is unchanged
+    item = Finding.objects.get(device=ledger.mq, cve_id="CVE-2023-46604")
+    assert item.score == Decimal("7.5") and item.events.filter(kind="rescored").exists()
+
+
+def test_ledger_changes_are_pending_until_the_next_rematch_and_the_daily_task_catches_them(ledger: Ledger) -> None:
+    from anzen.vulns import services_watch, tasks
+
+    hospital = ledger.world.hospital
+    assert services_watch.pending_changes(hospital.pk).never
+    tasks.rematch_task.enqueue()  # every institution
+    assert not services_watch.pending_changes(hospital.pk).any
+    ledger.add(ledger.rtx_alone, "cpe:2.3:h:yamaha:rtx810:-:*:*:*:*:*:*:*")
+    pending = services_watch.pending_changes(hospital.pk)
+    assert pending.ledger and not pending.feed_imports
+    result = tasks.daily_task.enqueue().return_value
+    assert [row["institution"] for row in result["rematched"]] == [hospital.code]
+    assert Finding.objects.filter(device=ledger.rtx_alone, cve_id="CVE-2018-0665").exists()
+    assert not services_watch.pending_changes(hospital.pk).any
+    assert tasks.daily_task.enqueue().return_value["rematched"] == []

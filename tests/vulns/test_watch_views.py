@@ -156,3 +156,14 @@ def test_api_findings_are_scoped_and_carry_labels_and_reasons(matched: Ledger, m
     _token, other = services.api_token_create(actor=actor(members["other_staff"]), name="api")
     response = client.get(f"/api/vulns/findings/{first['id']}", HTTP_AUTHORIZATION=f"Bearer {other}")
     assert response.status_code == 404
+
+
+def test_board_says_when_the_ledger_changed_since_the_last_rematch(matched: Ledger, members: dict,
+                                                                   client: Client) -> None:
+    login_as(client, members["staff"])
+    assert "台帳が変更されています" not in page(client, "vulns:board")
+    matched.add(matched.rtx_alone, "cpe:2.3:h:yamaha:rtx810:-:*:*:*:*:*:*:*")
+    assert "台帳が変更されています" in page(client, "vulns:board")
+    client.post(reverse("vulns:match"))
+    assert "台帳が変更されています" not in page(client, "vulns:board")
+    assert Finding.objects.filter(device=matched.rtx_alone).exists()

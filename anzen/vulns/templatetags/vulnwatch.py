@@ -1,4 +1,4 @@
-"""Template helpers of the vulnerability watch: Japanese labels (severity, status, confidence, notice
+"""Template helpers of the vulnerability watch: labels (severity in the active language, status, confidence, notice
 status and level) and `{% vuln_panel actor %}`, the dashboard's panel (a fixed number of queries)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ register = template.Library()
 def sev_label(key: str | None) -> str:
     from anzen.vulns import severity
 
-    return severity.label_ja(key or "")
+    return severity.label(key or "")
 
 
 @register.filter
