@@ -15,6 +15,7 @@ from anzen.accounts.models import Organisation, User
 from anzen.accounts.roles import InstitutionType, OrgKind, Role
 from anzen.demo.assessments import load_demo_year
 from anzen.demo.assets import load_demo_ledger
+from anzen.demo.vulns import load_demo_vulns
 
 # A demo password is not a secret: it is printed by `make run` and documented in the README.
 DEMO_PASSWORD = "Anzen-Demo-2026!"  # noqa: S105
@@ -76,5 +77,7 @@ def load_demo() -> dict[str, Any]:
     created |= year["created"]
     ledger = load_demo_ledger(hospital, fiscal_year=year["fiscal_year"])  # the ledger (anzen/demo/assets.py)
     created |= ledger["created"]
+    vulns = load_demo_vulns(hospital)  # CVEs, findings, a contract's notice and its answer (anzen/demo/vulns.py)
+    created |= vulns["created"]
     return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins,
-            "assessments": year, "ledger": ledger}
+            "assessments": year, "ledger": ledger, "vulns": vulns}

@@ -9,9 +9,11 @@ recorded in the audit trail.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,25 @@ EVIDENCE_STORE = FileStore("vuln-evidence", fan_out=True)
 CHUNK = 2000
 VENDOR_ROLES = (Role.ADMIN, Role.VENDOR)
 INSTITUTION_ROLES = (Role.ADMIN, Role.STAFF)
+
+
+# Set by the demo loader: its addresses are .invalid and `anzen setup --demo --json` must print only JSON.
+_MAIL = contextvars.ContextVar("vulns_mail", default=True)
+
+
+@contextlib.contextmanager
+def mail_suppressed() -> Iterator[None]:
+    """Notices and answers made inside this block are recorded but not e-mailed (decided when scheduled)."""
+    token = _MAIL.set(False)
+    try:
+        yield
+    finally:
+        _MAIL.reset(token)
+
+
+def _after_commit(send: Callable[[], Any]) -> None:
+    if _MAIL.get():
+        transaction.on_commit(send)
 
 
 def evidence_path(sha256: str) -> Any:
@@ -159,7 +180,7 @@ def notify_findings(*, institution: Organisation, finding_ids: Iterable[int], ac
                 author_name=_who(actor), organisation=institution,
                 text=_("対象の機器が %(n)s 台追加されました。") % {"n": len(planned.finding_ids)})
             added = len(planned.finding_ids)
-            transaction.on_commit(lambda pk=notice.pk, n=added: mail_notice(pk, added=n))
+            _after_commit(lambda pk=notice.pk, n=added: mail_notice(pk, added=n))
         _set_findings_status(planned.finding_ids, from_statuses=frozenset({lifecycle.NEW}), to=lifecycle.NOTIFIED,
                              kind=FindingEvent.Kind.NOTICE, actor=actor, now=now,
                              note=_("%(vendor)s に%(level)sを送付（回答期限 %(due)s）") % {
@@ -179,7 +200,7 @@ def _create(contract: VendorContract, planned: contracts.PlannedNotice, now: dt.
         rule=planned.rule.as_dict(), status=contracts.SENT, sent_on=today, report_due=report_due,
         countermeasure_due=counter_due, countermeasure_required=planned.rule.countermeasure_required)
     notice.findings.add(*planned.finding_ids)
-    transaction.on_commit(lambda pk=notice.pk: mail_notice(pk))
+    _after_commit(lambda pk=notice.pk: mail_notice(pk))
     return notice
 
 
@@ -294,7 +315,7 @@ def notice_answer(*, actor: Actor, notice: Notice, affected: str, countermeasure
                          from_statuses=frozenset({lifecycle.NEW, lifecycle.NOTIFIED}), to=lifecycle.ANSWERED,
                          kind=FindingEvent.Kind.ANSWER, actor=actor, now=now,
                          note=f"{NoticeResponse.Affected(affected).label}: {countermeasure or text}"[:500])
-    transaction.on_commit(lambda: _mail_institution(
+    _after_commit(lambda: _mail_institution(
         notice, _("[Anzen] 事業者から脆弱性の通知への回答: %(cve)s") % {"cve": notice.cve_id},
         _("%(vendor)s が %(cve)s の通知に回答しました。") % {"vendor": notice.vendor.name, "cve": notice.cve_id}))
     return response
@@ -325,7 +346,7 @@ def notice_review(*, actor: Actor, notice: Notice, accept: bool, text: str = "")
         notice.has_countermeasure = False  # the returned answer's countermeasure does not count
     notice.save()
     if not accept:
-        transaction.on_commit(lambda: _mail_vendor_returned(notice.pk, text))
+        _after_commit(lambda: _mail_vendor_returned(notice.pk, text))
     return response
 
 
