@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, Max, Q, QuerySet, When
 from django.utils import timezone
 
 from anzen.accounts.roles import OrgKind, Perm
@@ -211,13 +211,13 @@ def top_cves(actor: Actor, limit: int = 20, *, kev_only: bool = False) -> list[C
     if kev_only:
         queryset = queryset.filter(kev=True)
     rows = list(queryset.values("cve_id").annotate(devices=Count("device_id", distinct=True), score=Max("score"),
-                                                   kev=Count("id", filter=Q(kev=True)))  # no MAX(boolean) in PostgreSQL
-                .order_by("-kev", "-score", "cve_id")[:limit])
+                                                   any_kev=Max(Case(When(kev=True, then=1), default=0)))
+                .order_by("-any_kev", "-score", "cve_id")[:limit])  # MAX(CASE): PostgreSQL has no MAX(boolean)
     texts = cve_texts(r["cve_id"] for r in rows)
     for r in rows:  # MAX over a decimal comes back as a float on SQLite (9.80000000000000)
         r["score"] = None if r["score"] is None else Decimal(str(r["score"])).quantize(Decimal("0.1"))
     return [CveRow(r["cve_id"], texts[r["cve_id"]].title if r["cve_id"] in texts else "", r["score"],
-                   severity.label_for(r["score"]) if r["score"] is not None else "", bool(r["kev"]), r["devices"])
+                   severity.label_for(r["score"]) if r["score"] is not None else "", bool(r["any_kev"]), r["devices"])
             for r in rows]
 
 
