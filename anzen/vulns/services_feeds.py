@@ -181,7 +181,7 @@ def _create(cve_ids: list[str], states: dict[str, merge.State], feed_import: Fee
          "criteria": item.criteria} for cve_id in cve_ids for item in index.products(states[cve_id])])
 
 
-def _converter(field: Any, connection: Any) -> Callable[[Any], Any]:
+def _converter(field: Any, connection: Any) -> Callable[[Any], Any] | None:
     operations = connection.ops
     if isinstance(field, FastJSONField):
         return lambda value: field.get_db_prep_value(value, connection)
@@ -192,7 +192,7 @@ def _converter(field: Any, connection: Any) -> Callable[[Any], Any]:
     if isinstance(field, models.DecimalField):
         digits, places = field.max_digits, field.decimal_places
         return lambda value: operations.adapt_decimalfield_value(value, digits, places)
-    return lambda value: value
+    return None  # passed as is
 
 
 def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
@@ -212,8 +212,9 @@ def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
     plan = list(zip(names, defaults, converters, strict=True))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 1000):
-            cursor.executemany(sql, [tuple(convert(row.get(name, default)) for name, default, convert in plan)
-                                     for row in rows[start:start + 1000]])
+            cursor.executemany(sql, [tuple(
+                row.get(name, default) if convert is None else convert(row.get(name, default))
+                for name, default, convert in plan) for row in rows[start:start + 1000]])
 
 
 def _update(cve_ids: list[str], states: dict[str, merge.State], previous: dict[str, dict[str, Any]],
