@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Case, Count, Max, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from anzen.accounts.roles import OrgKind, Perm
 from anzen.assets.models import Device, Software
@@ -111,7 +112,13 @@ def finding_detail(actor: Actor, pk: int) -> Finding:
 
 
 def finding_events(finding: Finding) -> list[FindingEvent]:
-    return list(finding.events.order_by("at", "id"))
+    """The finding's history; its detection is the finding itself (the rematch writes no event row for it)."""
+    events = list(finding.events.order_by("at", "id"))
+    if not events or events[0].kind != FindingEvent.Kind.MATCHED:
+        events.insert(0, FindingEvent(finding=finding, at=finding.first_seen, kind=FindingEvent.Kind.MATCHED,
+                                      actor_name=_("自動照合"), to_status=lifecycle.NEW,
+                                      note=finding.reason if not any(e.kind == "updated" for e in events) else ""))
+    return events
 
 
 def finding_notices(finding: Finding) -> list[Notice]:

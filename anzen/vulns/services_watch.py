@@ -21,8 +21,10 @@ that incremental runs agree with it). Status changes by hand go through `finding
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -192,6 +194,7 @@ class Evaluator:
             self.by_identity[name][cve_id] = value
         self._fallback = fallback
         self._platform: dict[tuple[frozenset[str], tuple[str, ...]], bool] = {}
+        self._groups: dict[frozenset[str], list[lifecycle.Candidate]] = {}
 
     def prepare(self, keys: Iterable[lifecycle.Key]) -> None:
         """Load the stored answers that evaluating these (device, CVE) pairs needs beyond `pairs`."""
@@ -200,6 +203,7 @@ class Evaluator:
         needed = {(name, cve_id) for device_id, cve_id in keys for name in self.ledger.cpes.get(device_id, ())}
         for (name, cve_id), value in self._fallback(needed).items():
             self.by_identity[name].setdefault(cve_id, value)
+        self._groups.clear()  # answers were added
 
     def _ok(self, device_cpes: frozenset[str], platform: tuple[str, ...]) -> bool:
         if not platform:
@@ -214,14 +218,21 @@ class Evaluator:
                 for name, value in options]
         return made[0] if len(made) == 1 else lifecycle.best(made)
 
+    def _group(self, names: frozenset[str]) -> list[lifecycle.Candidate]:
+        """The candidates of any device with exactly these CPE names (device_id 0), computed once per set:
+        devices installed from one golden image share it."""
+        if names not in self._groups:
+            options: dict[str, list[tuple[str, PairValue]]] = defaultdict(list)
+            for name in names:
+                for cve_id, value in self.by_identity.get(name, {}).items():
+                    if self._ok(names, value[2]):
+                        options[cve_id].append((name, value))
+            self._groups[names] = [self._candidate(0, cve_id, found) for cve_id, found in options.items()]
+        return self._groups[names]
+
     def device(self, device_id: int) -> dict[lifecycle.Key, lifecycle.Candidate]:
         names = self.ledger.cpes.get(device_id, frozenset())
-        options: dict[str, list[tuple[str, PairValue]]] = defaultdict(list)
-        for name in names:
-            for cve_id, value in self.by_identity.get(name, {}).items():
-                if self._ok(names, value[2]):
-                    options[cve_id].append((name, value))
-        return {(device_id, cve_id): self._candidate(device_id, cve_id, found) for cve_id, found in options.items()}
+        return {(device_id, c.cve_id): dataclasses.replace(c, device_id=device_id) for c in self._group(names)}
 
     def pair(self, device_id: int, cve_id: str) -> lifecycle.Candidate | None:
         names = self.ledger.cpes.get(device_id, frozenset())
@@ -284,14 +295,7 @@ def _write(institution: Organisation, result: lifecycle.Diff, *, gone: set[int],
     user = actor.user if actor else None
     who = _actor_name(actor)
     events: list[FindingEvent] = []
-    labels = _labels(c.device_id for c in result.create)
-    created = [Finding(institution=institution, device_id=c.device_id, device_label=labels.get(c.device_id, ""),
-                       cve_id=c.cve_id, identity=c.identity, confidence=c.confidence, reason=c.reason, score=c.score,
-                       severity=c.severity, kev=c.kev, status=lifecycle.NEW, first_seen=now)
-               for c in result.create]
-    Finding.objects.bulk_create(created, batch_size=1000)
-    events += [FindingEvent(finding_id=f.pk, at=now, kind=FindingEvent.Kind.MATCHED, actor=user, actor_name=who,
-                            to_status=lifecycle.NEW, note=f.reason) for f in created]
+    created = _insert_created(institution.pk, result.create, now)
     changed: list[Finding] = []
     for found, candidate in result.update:
         changed.append(Finding(pk=found.finding_id, identity=candidate.identity, confidence=candidate.confidence,
@@ -327,7 +331,46 @@ def _write(institution: Organisation, result: lifecycle.Diff, *, gone: set[int],
                                    actor_name=who, from_status=found.status, to_status=lifecycle.FIXED, note=note))
     Finding.objects.bulk_update(closed, ["status", "status_note", "closed_at", "updated_at"], batch_size=1000)
     FindingEvent.objects.bulk_create(events, batch_size=2000)
-    return ([f.pk for f in created] + [found.finding_id for found, _c in result.reopen] + sorted(result.rescored))
+    return created + [found.finding_id for found, _c in result.reopen] + sorted(result.rescored)
+
+
+_INSERT_COLUMNS = ("created_at", "updated_at", "institution_id", "device_id", "device_label", "cve_id", "identity",
+                   "confidence", "reason", "score", "severity", "kev", "status", "status_note", "first_seen")
+
+
+def _max_params() -> int:
+    """Bound parameters per statement: SQLite allows 32,766 since 3.32 (Django still assumes 999)."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return 7500 if sqlite3.sqlite_version_info >= (3, 32) else 990
+    return connection.features.max_query_params or 7500
+
+
+def _insert_created(institution_id: int, create: list[lifecycle.Candidate], now: dt.datetime) -> list[int]:
+    """New findings in plain multi-row INSERTs: a first run writes hundreds of thousands of rows, and model
+    instances plus the ORM's SQL compilation cost several times the database's own work. The finding's
+    creation is its own history entry (first_seen, reason; see selectors.finding_events), and the run's
+    audit entry counts them — a FindingEvent row per new finding would double the writes."""
+    if not create:
+        return []
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
+    labels = _labels(c.device_id for c in create)
+    table = connection.ops.quote_name(Finding._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
+    rows = ((at, at, institution_id, c.device_id, labels.get(c.device_id, ""), c.cve_id, c.identity, c.confidence,
+             c.reason, ops.adapt_decimalfield_value(c.score, 3, 1), c.severity, c.kev, lifecycle.NEW, "", at)
+            for c in create)
+    per_statement = max(1, _max_params() // len(_INSERT_COLUMNS))
+    placeholders = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
+    with connection.cursor() as cursor:
+        while batch := list(itertools.islice(rows, per_statement)):
+            values = ", ".join([placeholders] * len(batch))
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608  (names, not input)
+                           [value for row in batch for value in row])
+    return list(Finding.objects.filter(institution_id=institution_id, first_seen=now, created_at=now)
+                .values_list("pk", flat=True))
 
 
 def _save_pairs(institution_id: int, pairs: dict[tuple[str, str], PairValue],
