@@ -149,3 +149,26 @@ def test_contract_validation_is_in_japanese_and_atomic(ledger: Ledger, members: 
         services_contracts.contract_create(actor=actor(members["staff"]), vendor=ledger.world.vendor, title="規則誤り",
                                            rules=[{"level": "urgent", "min_score": "11"}])
     assert not Notice.objects.exists() and not Finding.objects.filter(status="notified").exists()
+
+
+def test_the_api_inbox_is_scoped_to_the_vendor_and_takes_an_answer(ledger: Ledger, members: dict,
+                                                                   client: Client) -> None:
+    from anzen.accounts import services
+
+    contract_and_match(ledger, members)
+    notice = Notice.objects.get(cve_id="CVE-2022-42475")
+    _token, mine = services.api_token_create(actor=actor(members["vendor"]), name="api")
+    _token, other = services.api_token_create(actor=actor(members["other_vendor"]), name="api")
+    listed = client.get("/api/vulns/inbox", HTTP_AUTHORIZATION=f"Bearer {mine}").json()
+    assert {row["cve_id"] for row in listed} >= {"CVE-2022-42475", "CVE-2018-13379"}
+    assert client.get("/api/vulns/inbox", HTTP_AUTHORIZATION=f"Bearer {other}").json() == []
+    assert client.get(f"/api/vulns/inbox/{notice.pk}", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
+    refused = client.post(f"/api/vulns/inbox/{notice.pk}/answer", {"affected": "affected"},
+                          content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    assert refused.status_code == 400 and "対応策" in str(refused.json())  # in Japanese; nothing stored
+    response = client.post(f"/api/vulns/inbox/{notice.pk}/answer",
+                           {"affected": "not_affected", "text": "当社の構成では SSL-VPN を使用していません。"},
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {mine}")
+    assert response.status_code == 201 and response.json()["status"] == "answered"
+    assert client.post(f"/api/vulns/inbox/{notice.pk}/answer", {"affected": "not_affected"},
+                       content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
