@@ -308,5 +308,5 @@ def cve_detail(request: HttpRequest, cve_id: str) -> Any:
         "jvn_ids": [str(j) for j in (cve.jvn_ids or [])] if cve else [],
         "scores": [{"source": s.source, "origin": s.origin, "version": s.version, "score": s.value,
                     "vector": s.vector, "label": s.label, "chosen": s.chosen} for s in view.scores],
-        "findings": [_finding(f, titles) for f in view.findings],
+        "findings": [_finding(f, titles) for f in view.affected[:500]],  # /findings?cve= pages through all
     }

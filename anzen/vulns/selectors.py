@@ -295,6 +295,7 @@ class CveView:
     advisories: list[JvnAdvisory]
     findings: list[Finding]
     references: list[str]
+    affected: Any = None  # the actor's findings of this CVE (a queryset the page pages through)
 
 
 def cve_view_public(cve_id: str) -> CveView:
@@ -324,9 +325,8 @@ def cve_view(actor: Actor, cve_id: str) -> CveView:
     from django.http import Http404
 
     view = cve_view_public(cve_id)
-    view.findings = list(findings(actor, FindingFilter(cve=view.cve_id, status="all"))
-                         .order_by("device_label", "id")[:500])
-    if view.cve is None and not view.findings:
+    view.affected = findings(actor, FindingFilter(cve=view.cve_id, status="all")).order_by("device_label", "id")
+    if view.cve is None and not view.affected.exists():
         raise Http404
     return view
 

@@ -151,7 +151,9 @@ def device(request: HttpRequest, pk: int) -> HttpResponse:
 def cve_detail(request: HttpRequest, cve_id: str) -> HttpResponse:
     actor = actor_of(request)
     view = selectors.cve_view(actor, cve_id)
-    return render(request, "vulns/cve.html", {"view": view, "cve": view.cve, "section": "findings"})
+    page = Paginator(view.affected, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "vulns/cve.html", {"view": view, "cve": view.cve, "page": page, "rows": list(page),
+                                              "query": "", "section": "findings"})
 
 
 @require_POST

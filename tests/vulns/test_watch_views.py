@@ -167,3 +167,21 @@ def test_board_says_when_the_ledger_changed_since_the_last_rematch(matched: Ledg
     client.post(reverse("vulns:match"))
     assert "台帳が変更されています" not in page(client, "vulns:board")
     assert Finding.objects.filter(device=matched.rtx_alone).exists()
+
+
+def test_the_cve_page_pages_its_affected_devices_with_bounded_queries(matched: Ledger, members: dict,
+                                                                     client: Client,
+                                                                     django_assert_max_num_queries: Any) -> None:
+    login_as(client, members["staff"])
+    with django_assert_max_num_queries(30) as small:
+        page(client, "vulns:cve_detail", "CVE-2018-13379")
+    more_devices(matched, 60)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        html = page(client, "vulns:cve_detail", "CVE-2018-13379")
+    assert "61 件" in html and "page=2" in html and "fw-extra-000" in html
+    assert "fw-extra-059" in page(client, "vulns:cve_detail", "CVE-2018-13379", page=2)
+    from anzen.accounts import services
+
+    _token, secret = services.api_token_create(actor=actor(members["staff"]), name="api")
+    data = client.get("/api/vulns/cves/CVE-2018-13379", HTTP_AUTHORIZATION=f"Bearer {secret}").json()
+    assert len(data["findings"]) == 61 and data["severity_label"] == "緊急"
