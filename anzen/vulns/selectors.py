@@ -272,8 +272,8 @@ def device_software(device: Device) -> list[Software]:
     return list(device.software.order_by("name", "pk"))
 
 
-def device_findings(actor: Actor, device: Device) -> list[Finding]:
-    return list(findings(actor, FindingFilter(device=device.pk, status="all"))[:500])
+def device_findings(actor: Actor, device: Device) -> QuerySet[Finding]:
+    return findings(actor, FindingFilter(device=device.pk, status="all"))
 
 
 @dataclass
@@ -424,13 +424,14 @@ class WatchRow:
     item: WatchItem | None
 
 
-def watchlist(actor: Actor) -> tuple[list[WatchRow], list[Finding]]:
-    """Products without CPE (checked by hand, with notes) and the open findings that need a manual check."""
+def watchlist(actor: Actor) -> tuple[list[WatchRow], QuerySet[Finding]]:
+    """Products without CPE (checked by hand, with notes; the first 500) and the open findings that need a
+    manual check (a queryset the page pages through)."""
     software = list(scope(actor, Software.objects.select_related("device"), Perm.VULN_VIEW)
                     .filter(no_cpe=True).exclude(device__status="disposed").order_by("name", "version", "pk")[:500])
     items = {w.software_id: w for w in WatchItem.objects.filter(software__in=software)}
-    manual = list(_open(actor).filter(confidence__in=["manual", "possible"]).select_related("device")
-                  .order_by("-kev", "-score", "cve_id", "pk")[:500])
+    manual = (_open(actor).filter(confidence__in=["manual", "possible"]).select_related("device")
+              .order_by("-kev", "-score", "cve_id", "pk"))
     return [WatchRow(s, items.get(s.pk)) for s in software], manual
 
 

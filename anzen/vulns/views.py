@@ -140,9 +140,10 @@ def finding_status(request: HttpRequest, pk: int) -> HttpResponse:
 def device(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     item = selectors.device_detail(actor, pk)
-    rows = selectors.device_findings(actor, item)
+    page = Paginator(selectors.device_findings(actor, item), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page)
     return render(request, "vulns/device.html", {
-        "device": item, "software": selectors.device_software(item), "rows": rows,
+        "device": item, "software": selectors.device_software(item), "rows": rows, "page": page, "query": "",
         "texts": selectors.cve_texts(r.cve_id for r in rows), "section": "findings",
     })
 
@@ -175,9 +176,12 @@ def match(request: HttpRequest) -> HttpResponse:
 @requires(Perm.VULN_VIEW)
 def watchlist(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    rows, manual = selectors.watchlist(actor)
+    rows, manual_findings = selectors.watchlist(actor)
+    page = Paginator(manual_findings, PAGE_SIZE).get_page(request.GET.get("page"))
+    manual = list(page)
     return render(request, "vulns/watchlist.html", {
-        "rows": rows, "manual": manual, "texts": selectors.cve_texts(f.cve_id for f in manual),
+        "rows": rows, "manual": manual, "page": page, "query": "",
+        "texts": selectors.cve_texts(f.cve_id for f in manual),
         "can_manage": actor.can(Perm.VULN_MANAGE), "form": forms.WatchItemForm(), "section": "watch",
     })
 
