@@ -365,6 +365,10 @@ def _insert_created(institution_id: int, create: list[lifecycle.Candidate], now:
     per_statement = max(1, _max_params() // len(_INSERT_COLUMNS))
     placeholders = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # psycopg pipelines executemany; long statements cost more to parse
+            insert = f"INSERT INTO {table} ({columns}) VALUES {placeholders}"  # noqa: S608  (names, not input)
+            while batch := list(itertools.islice(rows, 5000)):
+                cursor.executemany(insert, batch)
         while batch := list(itertools.islice(rows, per_statement)):
             values = ", ".join([placeholders] * len(batch))
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608  (names, not input)
