@@ -38,7 +38,8 @@ def checklist_candidates(actor: Actor, *, fiscal_year: int | None = None) -> Que
             .order_by("-edition__version", "-pk"))
 
 
-def _answer(actor: Actor, assessment: Assessment, node_id: str) -> Answer:
+def answer_for(actor: Actor, assessment: Assessment, node_id: str) -> Answer:
+    """The assessment's answer to item `node_id`, created (unanswered) when there is none yet."""
     node = RequirementNode.objects.filter(edition_id=assessment.edition_id, node_id=node_id).first()
     if node is None:
         raise ValidationError(_("この評価の様式に項目 %(node)s がありません。") % {"node": node_id})
@@ -74,7 +75,7 @@ def attach_ledger_to_checklist(*, actor: Actor, assessment: Assessment, fmt: str
         (LEDGER_NODE, exports.ledger_export(actor, institution, fmt, day=day), ledger_title),
         (REMOTE_NODE, exports.remote_export(actor, institution, fmt, day=day), remote_title),
     ):
-        answer = _answer(actor, assessment, node_id)
+        answer = answer_for(actor, assessment, node_id)
         upload = SimpleUploadedFile(export.filename, export.content, content_type=export.content_type)
         evidence = assessment_services.evidence_add_file(
             actor=actor, answer=answer, uploaded_file=upload, title=title % {"date": day.strftime("%Y/%m/%d")},

@@ -70,6 +70,16 @@ def _human(result: dict[str, Any]) -> str:
     if demo:
         lines.append(_("デモデータ: %(org)s（%(status)s）") % {
             "org": demo["institution"], "status": _("新規作成") if demo["created"] else _("変更なし")})
+        if demo.get("summary"):
+            counts = demo["summary"]
+            lines.append(_("  台帳: 医療情報システム %(systems)d件、機器 %(devices)d台（うちリモート保守 %(remote)d台、"
+                           "ほかに廃棄済み %(disposed)d台）") % {
+                "systems": counts["systems"], "devices": counts["devices"], "remote": counts["remote_devices"],
+                "disposed": counts["disposed"]})
+            lines.append(_("  脆弱性: CVE %(cves)d件、未対応の検出 %(open)d件（緊急 %(critical)d・重要 %(high)d・"
+                           "KEV %(kev)d）、事業者への通知 %(notices)d件") % {
+                "cves": counts["cves"], "open": counts["open_findings"], "critical": counts["critical"],
+                "high": counts["high"], "kev": counts["kev"], "notices": counts["notices"]})
         lines.append(_("デモのログイン（パスワードは共通: %(pw)s）:") % {"pw": demo["password"]})
         for login in demo["logins"]:
             lines.append(f"  {login['username']:<18} {login['organisation']}（{login['role']}）")

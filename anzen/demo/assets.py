@@ -11,7 +11,7 @@
   documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24);
 * portable media with check-out records, three disposal records;
 * this fiscal year's 医療機関確認用 gets the ledger export as the evidence of 2(1) (it replaces the small
-  extract the demo year attached).
+  extract the demo year attached) and the remote-maintenance list as the evidence of 2(2).
 
 Deterministic (seeded random), loaded through the services as sakura-staff (devices in one
 `devices_bulk_create`), and only once: nothing is added when the hospital already has devices.
@@ -363,7 +363,8 @@ def _media_and_disposals(staff: Any) -> None:
 
 
 def _attach(staff: Any, fiscal_year: int) -> bool:
-    """This year's 医療機関確認用: the ledger export replaces the demo year's extract on 2(1)."""
+    """This year's 医療機関確認用: the ledger export replaces the demo year's extract on 2(1), and the
+    remote-maintenance list is the evidence of 2(2), both dated like the ledger screen's 添付 does."""
     candidates = list(services_checklist.checklist_candidates(staff, fiscal_year=fiscal_year))
     if not candidates:
         return False
@@ -374,13 +375,17 @@ def _attach(staff: Any, fiscal_year: int) -> bool:
                                       answer__node__node_id=services_checklist.LEDGER_NODE).first()
     if extract is not None:
         assessment_services.evidence_remove(actor=staff, evidence=extract)
-    answer = next(a for a in assessment.answers.select_related("node")
-                  if a.node.node_id == services_checklist.LEDGER_NODE)
-    export = exports.ledger_export(staff, staff.organisation, "xlsx", day=day)
-    upload = SimpleUploadedFile(export.filename, export.content, content_type=export.content_type)
-    assessment_services.evidence_add_file(actor=staff, answer=answer, uploaded_file=upload,
-                                          title=f"機器台帳（{day:%Y/%m/%d} 時点）", effective_date=day)
-    exports.record_export(staff.organisation, export)
+    for node_id, export, title in (
+        (services_checklist.LEDGER_NODE, exports.ledger_export(staff, staff.organisation, "xlsx", day=day),
+         f"機器台帳（{day:%Y/%m/%d} 時点）"),
+        (services_checklist.REMOTE_NODE, exports.remote_export(staff, staff.organisation, "xlsx", day=day),
+         f"リモート保守の機器一覧（{day:%Y/%m/%d} 時点）"),
+    ):
+        answer = services_checklist.answer_for(staff, assessment, node_id)
+        upload = SimpleUploadedFile(export.filename, export.content, content_type=export.content_type)
+        assessment_services.evidence_add_file(actor=staff, answer=answer, uploaded_file=upload, title=title,
+                                              effective_date=day)
+        exports.record_export(staff.organisation, export)
     return True
 
 

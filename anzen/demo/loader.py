@@ -80,4 +80,30 @@ def load_demo() -> dict[str, Any]:
     vulns = load_demo_vulns(hospital)  # CVEs, findings, a contract's notice and its answer (anzen/demo/vulns.py)
     created |= vulns["created"]
     return {"institution": hospital.name, "created": created, "password": DEMO_PASSWORD, "logins": logins,
-            "assessments": year, "ledger": ledger, "vulns": vulns}
+            "assessments": year, "ledger": ledger, "vulns": vulns, "summary": summary(hospital)}
+
+
+def summary(hospital: Organisation) -> dict[str, Any]:
+    """What the demo hospital holds now (the same on every run, unlike what this run created)."""
+    from django.db.models import Count, Q
+
+    from anzen.assets.models import Device, InformationSystem
+    from anzen.vulns import lifecycle
+    from anzen.vulns.models import Cve
+    from anzen.vulns.models_watch import Finding, Notice
+
+    devices = Device.objects.filter(institution=hospital).aggregate(
+        total=Count("pk"), disposed=Count("pk", filter=Q(status="disposed")),
+        remote=Count("pk", filter=Q(remote_maintenance=True) & ~Q(status="disposed")))
+    open_findings = Finding.objects.filter(institution=hospital, status__in=sorted(lifecycle.OPEN))
+    by_severity = dict(open_findings.values_list("severity").annotate(n=Count("pk")).order_by())
+    return {
+        "systems": InformationSystem.objects.filter(institution=hospital).count(),
+        "devices": devices["total"] - devices["disposed"], "disposed": devices["disposed"],
+        "remote_devices": devices["remote"],
+        "cves": Cve.objects.count(),
+        "open_findings": sum(by_severity.values()),
+        "critical": by_severity.get("critical", 0), "high": by_severity.get("high", 0),
+        "kev": open_findings.filter(kev=True).count(),
+        "notices": Notice.objects.filter(institution=hospital).count(),
+    }

@@ -1,4 +1,5 @@
-"""The demo ledger: loaded through the services, realistic, deterministic, attached to 2(1), loaded once."""
+"""The demo ledger: loaded through the services, realistic, deterministic, attached to 2(1) and 2(2), loaded
+once; `anzen setup --demo` says what the demo hospital holds."""
 
 from __future__ import annotations
 
@@ -52,6 +53,30 @@ def test_the_demo_ledger(demo: dict[str, Any]) -> None:
     assert evidence.effective_date is not None and evidence.original_name.endswith(".xlsx")
     assert not Evidence.objects.filter(original_name="機器台帳_抜粋.csv",
                                        answer__assessment=evidence.answer.assessment).exists()
+    # the remote-maintenance list is the evidence of 2(2), same checklist, same day
+    remote = Evidence.objects.get(answer__node__node_id="H-2-2", answer__assessment=evidence.answer.assessment)
+    assert remote.effective_date == evidence.effective_date and remote.original_name.endswith(".xlsx")
+    assert remote.title.startswith("リモート保守の機器一覧（") and "時点" in remote.title
+
+
+def test_the_demo_summary_and_what_setup_prints(demo: dict[str, Any]) -> None:
+    from anzen.cli.setup import _human
+    from anzen.demo.loader import summary
+
+    counts = demo["summary"]
+    devices = Device.objects.filter(institution__code="demo-sakuradai")
+    assert counts["devices"] == devices.exclude(status="disposed").count() and counts["disposed"] == 3
+    assert counts["systems"] == 7 and counts["remote_devices"] >= 10
+    assert counts["cves"] > 0 and counts["open_findings"] >= counts["critical"] + counts["high"] > 0
+    assert counts["notices"] > 0 and counts["kev"] > 0
+    # a second load creates nothing and reports the same figures
+    again = load_demo()
+    assert again["created"] is False and again["summary"] == counts == summary(devices.first().institution)
+    text = _human({"home": "var", "database": "sqlite3", "library": {"loaded": 0, "unchanged": 15},
+                   "demo": again})
+    assert f"機器 {counts['devices']}台" in text and f"医療情報システム {counts['systems']}件" in text
+    assert f"CVE {counts['cves']}件" in text and f"未対応の検出 {counts['open_findings']}件" in text
+    assert f"事業者への通知 {counts['notices']}件" in text
 
 
 def test_demo_rows_are_deterministic_and_valid() -> None:
