@@ -108,9 +108,11 @@ def main() -> None:
                 latest[record.cve_id] = (record.modified, record.payload)
                 hits[record.cve_id] = found
     cve5_documents: dict[str, dict] = {}
+    enrich: dict[str, dict] = {}
     for document in cve5_records():
         record = cve5_format.record_of(document)
-        if record.cve_id in latest:
+        if record.cve_id in latest:  # kept for its CISA ADP part (KEV, SSVC), not for choosing CVEs
+            enrich[record.cve_id] = document
             continue
         found = consider(merge.apply(None, record)[1])
         if found:
@@ -152,6 +154,7 @@ def main() -> None:
     selected = must + [cve_id for cve_id in sorted(chosen, key=score, reverse=True) if cve_id not in must]
     selected = selected[:MAX_CVES]
     nvd_ids = sorted(cve_id for cve_id in selected if cve_id in latest)
+    cve5_documents.update({cve_id: enrich[cve_id] for cve_id in nvd_ids if cve_id in enrich})
     cve5_ids = sorted(cve_id for cve_id in selected if cve_id in cve5_documents)
     OUT.mkdir(parents=True, exist_ok=True)
     page = {"resultsPerPage": len(nvd_ids), "startIndex": 0, "totalResults": len(nvd_ids), "format": "NVD_CVE",
