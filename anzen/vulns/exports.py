@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl.utils import get_column_letter
 
 from anzen.common.wareki import format_with_era
 from anzen.reports import csv_writer
@@ -89,5 +90,8 @@ def findings_file(queryset: QuerySet[Finding], fmt: str, *, institution: str, da
         for column, value in enumerate(row, 1):
             xl.put(ws, index, column, value)
     xl.widths(ws, {index: width for index, (_name, width) in enumerate(columns(), 1)})
+    # Like the ledger's export: the header and the CVE column stay in view, every column can be filtered.
+    ws.freeze_panes = ws.cell(row=4, column=2)
+    ws.auto_filter.ref = f"A3:{get_column_letter(len(header))}{3 + len(rows)}"
     xl.print_setup(ws, last_column=len(header), header_rows=(3, 3), landscape=True)
     return ExportFile(filename, xl.to_bytes(workbook), CONTENT_TYPES["xlsx"], len(rows))

@@ -62,3 +62,18 @@ def test_scan_and_import_screens_carry_the_ledger_menu(staff_client: Client, nam
     html = staff_client.get(reverse(f"assets:{name}")).content.decode()
     assert 'class="subnav ledger-nav"' in html
     assert f'href="{reverse("assets:system_list")}"' in html
+
+
+def test_dates_in_the_product_format_per_language() -> None:
+    import datetime as dt
+
+    from django.template import Context, Template
+    from django.utils import translation
+    from django.utils.timezone import make_aware
+
+    template = Template("{% load anzen %}{{ d|wareki_date }} / {{ t|wareki_date }} / {{ y|fiscal_year_label }}")
+    context = Context({"d": dt.date(2025, 4, 1), "t": make_aware(dt.datetime(2026, 11, 22, 2, 57)), "y": 2025})
+    with translation.override("ja"):
+        assert template.render(context) == "2025年4月1日（令和7年） / 2026年11月22日（令和8年）02:57 / 令和7年度（2025年度）"
+    with translation.override("en"):  # no 和暦 in the English UI
+        assert template.render(context) == "2025-04-01 / 2026-11-22 02:57 / FY2025"
