@@ -22,7 +22,8 @@ from anzen.common.models import TimeStampedModel
 from anzen.common.permissions import ScopeRule
 from anzen.vulns import contracts, lifecycle
 
-__all__ = ["DeviceMatchState", "Finding", "FindingEvent", "MatchRun", "MatchedIdentity", "Notice", "NoticeResponse",
+__all__ = ["CveTally", "DeviceMatchState", "DeviceTally", "Finding",
+           "FindingEvent", "MatchRun", "MatchedIdentity", "Notice", "NoticeResponse",
            "VendorContract", "WatchItem"]
 
 
@@ -75,6 +76,11 @@ class Finding(TimeStampedModel):
             models.Index(fields=["institution", "status", "severity"], name="vulns_finding_board"),
             models.Index(fields=["institution", "cve"], name="vulns_finding_cve"),
             models.Index(fields=["institution", "device"], name="vulns_finding_device"),
+            # findings of deleted devices, closed by full runs (a small partial index, not one per row)
+            models.Index(fields=["institution"], condition=models.Q(device__isnull=True), name="vulns_finding_orphan"),
+            # the list's default order (KEV, score): its first page reads 50 rows, not millions
+            models.Index(fields=["institution", "-kev", "-score", "cve", "device_label", "id"],
+                         name="vulns_finding_list"),
         ]
         verbose_name = _("検出された脆弱性")
         verbose_name_plural = _("検出された脆弱性")
@@ -336,3 +342,43 @@ class MatchRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution_id} {self.mode} {self.at:%Y-%m-%d %H:%M}"
+
+
+class DeviceTally(models.Model):
+    """Open findings of one device counted by severity, KEV and confidence: the board sums these rows
+    instead of millions of findings. Kept by the rematch and status changes (`services_tallies`)."""
+
+    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    severity = models.CharField(max_length=8, blank=True)
+    kev = models.BooleanField(default=False)
+    confidence = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=0)
+
+    scope_rule = ScopeRule(owner="institution")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "severity", "kev", "confidence"],
+                                               name="vulns_device_tally")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.severity} {self.kev} {self.confidence}: {self.count}"
+
+
+class CveTally(models.Model):
+    """One CVE's open findings in an institution: devices affected, highest score, KEV (the board's top CVEs)."""
+
+    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    cve_id = models.CharField(max_length=40)
+    devices = models.PositiveIntegerField(default=0)
+    score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    kev = models.BooleanField(default=False)
+
+    scope_rule = ScopeRule(owner="institution")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "cve_id"], name="vulns_cve_tally")]
+        indexes = [models.Index(fields=["institution", "-kev", "-score", "cve_id"], name="vulns_cve_tally_top")]
+
+    def __str__(self) -> str:
+        return f"{self.cve_id}: {self.devices}"

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, Max, Q, QuerySet, When
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,16 @@ from anzen.assets.models import Device, Software
 from anzen.common.permissions import Actor, get_scoped, scope
 from anzen.vulns import contracts, lifecycle, severity
 from anzen.vulns.models import Cve, JvnAdvisory
-from anzen.vulns.models_watch import Finding, FindingEvent, Notice, NoticeResponse, VendorContract, WatchItem
+from anzen.vulns.models_watch import (
+    CveTally,
+    DeviceTally,
+    Finding,
+    FindingEvent,
+    Notice,
+    NoticeResponse,
+    VendorContract,
+    WatchItem,
+)
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "")
 FINDING_SORTS = ("severity", "cve", "device", "status", "first_seen", "confidence")
@@ -69,15 +77,16 @@ def findings(actor: Actor, criteria: FindingFilter | None = None) -> QuerySet[Fi
         queryset = queryset.filter(confidence=criteria.confidence)
     if criteria.kev is not None:
         queryset = queryset.filter(kev=criteria.kev)
-    if criteria.device:
-        queryset = queryset.filter(device_id=criteria.device)
+    if criteria.device:  # ids first (the device index): SQLite would rather walk the list's order index
+        queryset = queryset.filter(pk__in=list(Finding.objects.filter(device_id=criteria.device)
+                                               .values_list("pk", flat=True)))
     if criteria.system:
         queryset = queryset.filter(device__systems=criteria.system)
     if criteria.vendor:
         queryset = queryset.filter(Q(device__systems__vendor_id=criteria.vendor)
                                    | Q(device__systems__remote_vendor_id=criteria.vendor)).distinct()
     if criteria.cve:
-        queryset = queryset.filter(cve__cve_id__iexact=criteria.cve.strip())  # the join is trimmed: FK to cve_id
+        queryset = queryset.filter(cve_id=criteria.cve.strip().upper())  # CVE ids are stored upper-case: indexed
     for word in criteria.q.split()[:5]:
         queryset = queryset.filter(Q(cve__cve_id__icontains=word) | Q(device_label__icontains=word)
                                    | Q(identity__icontains=word) | Q(reason__icontains=word))
@@ -181,9 +190,14 @@ def _open(actor: Actor) -> QuerySet[Finding]:
     return scope(actor, Finding.objects.all(), Perm.VULN_VIEW).filter(status__in=sorted(lifecycle.OPEN))
 
 
+def _tallies(actor: Actor) -> QuerySet[DeviceTally]:
+    """Open findings per device counted by severity, KEV and confidence (kept by the rematch)."""
+    return scope(actor, DeviceTally.objects.all(), Perm.VULN_VIEW)
+
+
 def severity_counts(actor: Actor) -> tuple[list[SeverityCount], int, int]:
     counts = {key: SeverityCount(key, severity.label(key)) for key in SEVERITY_ORDER}
-    for key, kev, n in _open(actor).values_list("severity", "kev").annotate(n=Count("id")).order_by():
+    for key, kev, n in _tallies(actor).values_list("severity", "kev").annotate(n=Sum("count")).order_by():
         row = counts.setdefault(key, SeverityCount(key, severity.label(key)))
         row.count += n
         if kev:
@@ -213,30 +227,39 @@ def open_summary(institution_id: int) -> dict[str, Any]:
 
 
 def top_cves(actor: Actor, limit: int = 20, *, kev_only: bool = False) -> list[CveRow]:
-    """The CVEs with open findings, KEV first, then by score: how many devices each."""
-    queryset = _open(actor)
+    """The CVEs with open findings, KEV first, then by score: how many devices each (from `CveTally`)."""
+    queryset = scope(actor, CveTally.objects.all(), Perm.VULN_VIEW).filter(devices__gt=0)
     if kev_only:
         queryset = queryset.filter(kev=True)
-    rows = list(queryset.values("cve_id").annotate(devices=Count("device_id", distinct=True), score=Max("score"),
-                                                   any_kev=Max(Case(When(kev=True, then=1), default=0)))
-                .order_by("-any_kev", "-score", "cve_id")[:limit])  # MAX(CASE): PostgreSQL has no MAX(boolean)
-    texts = cve_texts(r["cve_id"] for r in rows)
-    for r in rows:  # MAX over a decimal comes back as a float on SQLite (9.80000000000000)
-        r["score"] = None if r["score"] is None else Decimal(str(r["score"])).quantize(Decimal("0.1"))
-    return [CveRow(r["cve_id"], texts[r["cve_id"]].title if r["cve_id"] in texts else "", r["score"],
-                   severity.label_for(r["score"]) if r["score"] is not None else "", bool(r["any_kev"]), r["devices"])
-            for r in rows]
+    rows = list(queryset.order_by("-kev", "-score", "cve_id").values_list("cve_id", "score", "kev", "devices")[:limit])
+    texts = cve_texts(r[0] for r in rows)
+    return [CveRow(cve_id, texts[cve_id].title if cve_id in texts else "", score,
+                   severity.label_for(score) if score is not None else "", kev, devices)
+            for cve_id, score, kev, devices in rows]
 
 
-def _grouped(actor: Actor, id_path: str, name_path: str) -> list[GroupRow]:
+def _tally_by_device(actor: Actor) -> dict[int, list[tuple[str, bool, int]]]:
+    tallies: dict[int, list[tuple[str, bool, int]]] = defaultdict(list)
+    for device_id, key, kev, n in _tallies(actor).values_list("device_id", "severity", "kev").annotate(
+            n=Sum("count")).order_by():
+        tallies[device_id].append((key, kev, n))
+    return tallies
+
+
+def _grouped(actor: Actor, tallies: dict[int, list[tuple[str, bool, int]]], id_path: str,
+             name_path: str) -> list[GroupRow]:
+    """Open findings by system or by vendor. A device counts once per group even when two of its systems
+    fall in the same group (same vendor): (device, group) pairs are made distinct before summing."""
     rows: dict[int | None, GroupRow] = {}
-    for pk, name, key, kev, n in (_open(actor).values_list(id_path, name_path, "severity", "kev")
-                                  .annotate(n=Count("id", distinct=True)).order_by()):
+    links = (scope(actor, Device.objects.all(), Perm.VULN_VIEW).filter(pk__in=_tallies(actor).values("device_id"))
+             .values_list("pk", id_path, name_path).distinct().order_by())
+    for device_id, pk, name in links:
         row = rows.setdefault(pk, GroupRow(pk, name or ""))
-        row.counts[key] = row.counts.get(key, 0) + n
-        row.total += n
-        if kev:
-            row.kev += n
+        for key, kev, n in tallies.get(device_id, ()):
+            row.counts[key] = row.counts.get(key, 0) + n
+            row.total += n
+            if kev:
+                row.kev += n
     ordered = sorted(rows.values(), key=lambda r: (r.pk is None, -r.kev, -r.counts.get("critical", 0), -r.total,
                                                    r.name))
     return ordered[:MAX_ROWS]
@@ -249,13 +272,14 @@ def board(actor: Actor, *, day: dt.date | None = None) -> Board | None:
 
     day = day or today()
     severities, total, kev_total = severity_counts(actor)
+    tallies = _tally_by_device(actor)
     return Board(
         severities=severities, total=total, kev_total=kev_total, top=top_cves(actor),
-        by_system=_grouped(actor, "device__systems__id", "device__systems__name"),
-        by_vendor=_grouped(actor, "device__systems__vendor_id", "device__systems__vendor__name"),
+        by_system=_grouped(actor, tallies, "systems__id", "systems__name"),
+        by_vendor=_grouped(actor, tallies, "systems__vendor_id", "systems__vendor__name"),
         overdue=overdue_notices(actor, day=day), open_notices=institution_notices(actor).exclude(
             status__in=sorted(contracts.CLOSED_NOTICE)).count(),
-        needs_check=_open(actor).filter(confidence__in=["manual", "possible"]).count(),
+        needs_check=_tallies(actor).filter(confidence__in=["manual", "possible"]).aggregate(n=Sum("count"))["n"] or 0,
         no_cpe=scope(actor, Software.objects.all(), Perm.VULN_VIEW).filter(no_cpe=True).count(),
         last_run=last_run(actor.org_id) if actor.org_id else None,
     )

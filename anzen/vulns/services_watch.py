@@ -43,7 +43,7 @@ from anzen.accounts.roles import OrgKind, Perm
 from anzen.assets.models import Device, DeviceStatus, Software
 from anzen.common import audit
 from anzen.common.permissions import Actor, require
-from anzen.vulns import engine, lifecycle
+from anzen.vulns import engine, lifecycle, services_tallies
 from anzen.vulns.models import Cve, FeedImport
 from anzen.vulns.models_watch import DeviceMatchState, Finding, FindingEvent, MatchedIdentity, MatchRun
 
@@ -193,7 +193,7 @@ class Evaluator:
         for (name, cve_id), value in pairs.items():
             self.by_identity[name][cve_id] = value
         self._fallback = fallback
-        self._platform: dict[tuple[frozenset[str], tuple[str, ...]], bool] = {}
+        self._platform: dict[tuple[str, tuple[str, ...]], bool] = {}
         self._groups: dict[frozenset[str], list[lifecycle.Candidate]] = {}
 
     def prepare(self, keys: Iterable[lifecycle.Key]) -> None:
@@ -206,12 +206,17 @@ class Evaluator:
         self._groups.clear()  # answers were added
 
     def _ok(self, device_cpes: frozenset[str], platform: tuple[str, ...]) -> bool:
+        """A device has the platform when one of its CPE names has it: cached per (name, platform), which
+        the images share far more than whole sets of names."""
         if not platform:
             return True
-        key = (device_cpes, platform)
-        if key not in self._platform:
-            self._platform[key] = engine.platform_satisfied(platform, device_cpes)
-        return self._platform[key]
+        for name in device_cpes:
+            key = (name, platform)
+            if key not in self._platform:
+                self._platform[key] = engine.platform_satisfied(platform, (name,))
+            if self._platform[key]:
+                return True
+        return False
 
     def _candidate(self, device_id: int, cve_id: str, options: list[tuple[str, PairValue]]) -> lifecycle.Candidate:
         made = [lifecycle.Candidate(device_id, cve_id, name, value[0], value[1], value[3], value[4], value[5])
@@ -230,9 +235,19 @@ class Evaluator:
             self._groups[names] = [self._candidate(0, cve_id, found) for cve_id, found in options.items()]
         return self._groups[names]
 
+    def group_of(self, device_id: int) -> list[lifecycle.Candidate]:
+        """The candidates of this device with device_id 0 (shared by the devices of its image)."""
+        return self._group(self.ledger.cpes.get(device_id, frozenset()))
+
     def device(self, device_id: int) -> dict[lifecycle.Key, lifecycle.Candidate]:
         names = self.ledger.cpes.get(device_id, frozenset())
         return {(device_id, c.cve_id): dataclasses.replace(c, device_id=device_id) for c in self._group(names)}
+
+    def template(self, names: frozenset[str], cve_id: str) -> lifecycle.Candidate | None:
+        """The candidate (device_id 0) of any device with these CPE names for one CVE."""
+        found = [(name, value) for name in names
+                 if (value := self.by_identity.get(name, {}).get(cve_id)) is not None and self._ok(names, value[2])]
+        return self._candidate(0, cve_id, found) if found else None
 
     def pair(self, device_id: int, cve_id: str) -> lifecycle.Candidate | None:
         names = self.ledger.cpes.get(device_id, frozenset())
@@ -271,6 +286,15 @@ def _existing_for_keys(institution_id: int, keys: set[lifecycle.Key]) -> dict[li
     return found
 
 
+def _cves_without_findings(institution_id: int, cve_ids: set[str]) -> set[str]:
+    wanted = sorted(cve_ids)
+    seen: set[str] = set()
+    base = Finding.objects.filter(institution_id=institution_id).order_by()
+    for chunk in _chunks(wanted):
+        seen.update(base.filter(cve_id__in=chunk).values_list("cve_id", flat=True).distinct())
+    return set(wanted) - seen
+
+
 # --- writing ------------------------------------------------------------------------------------------
 
 
@@ -289,13 +313,24 @@ def _labels(device_ids: Iterable[int]) -> dict[int, str]:
     return labels
 
 
-def _write(institution: Organisation, result: lifecycle.Diff, *, gone: set[int], now: dt.datetime,
-           actor: Actor | None) -> list[int]:
-    """Apply a diff in bulk; returns the ids of new, reopened and re-scored findings."""
+def _has_contracts(institution_id: int, now: dt.datetime) -> bool:
+    from anzen.vulns import notices
+
+    return bool(notices.active_contracts(institution_id, timezone.localdate(now)))
+
+
+def _write(institution: Organisation, result: lifecycle.Diff, fresh: list[tuple[int, list[lifecycle.Candidate]]],
+           *, gone: set[int], now: dt.datetime, actor: Actor | None, new_ids: bool = True) -> list[int]:
+    """Apply a diff and the findings of devices seen for the first time in bulk; returns the ids of new
+    (only when `new_ids`: without a contract nobody is notified, and a first run creates millions),
+    reopened and re-scored findings."""
     user = actor.user if actor else None
     who = _actor_name(actor)
     events: list[FindingEvent] = []
-    created = _insert_created(institution.pk, result.create, now)
+    pairs = itertools.chain(((c.device_id, c) for c in result.create),
+                            ((device_id, c) for device_id, group in fresh for c in group))
+    devices = {c.device_id for c in result.create} | {device_id for device_id, _group in fresh}
+    created = _insert_created(institution.pk, pairs, devices, now, new_ids=new_ids)
     changed: list[Finding] = []
     for found, candidate in result.update:
         changed.append(Finding(pk=found.finding_id, identity=candidate.identity, confidence=candidate.confidence,
@@ -347,21 +382,29 @@ def _max_params() -> int:
     return connection.features.max_query_params or 7500
 
 
-def _insert_created(institution_id: int, create: list[lifecycle.Candidate], now: dt.datetime) -> list[int]:
+def _insert_created(institution_id: int, create: Iterable[tuple[int, lifecycle.Candidate]], devices: set[int],
+                    now: dt.datetime, *, new_ids: bool = True) -> list[int]:
     """New findings in plain multi-row INSERTs: a first run writes hundreds of thousands of rows, and model
     instances plus the ORM's SQL compilation cost several times the database's own work. The finding's
     creation is its own history entry (first_seen, reason; see selectors.finding_events), and the run's
     audit entry counts them — a FindingEvent row per new finding would double the writes."""
-    if not create:
+    if not devices:
         return []
     ops = connection.ops
     at = ops.adapt_datetimefield_value(now)
-    labels = _labels(c.device_id for c in create)
+    labels = _labels(devices)
     table = connection.ops.quote_name(Finding._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    rows = ((at, at, institution_id, c.device_id, labels.get(c.device_id, ""), c.cve_id, c.identity, c.confidence,
-             c.reason, ops.adapt_decimalfield_value(c.score, 3, 1), c.severity, c.kev, lifecycle.NEW, "", at)
-            for c in create)
+    scores: dict[Decimal | None, Any] = {}  # a few dozen distinct scores: adapt each once
+
+    def score(value: Decimal | None) -> Any:
+        if value not in scores:
+            scores[value] = ops.adapt_decimalfield_value(value, 3, 1)
+        return scores[value]
+
+    rows = ((at, at, institution_id, device_id, labels.get(device_id, ""), c.cve_id, c.identity, c.confidence,
+             c.reason, score(c.score), c.severity, c.kev, lifecycle.NEW, "", at)
+            for device_id, c in create)
     per_statement = max(1, _max_params() // len(_INSERT_COLUMNS))
     placeholders = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
     with connection.cursor() as cursor:
@@ -373,6 +416,8 @@ def _insert_created(institution_id: int, create: list[lifecycle.Candidate], now:
             values = ", ".join([placeholders] * len(batch))
             cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608  (names, not input)
                            [value for row in batch for value in row])
+    if not new_ids:
+        return []
     return list(Finding.objects.filter(institution_id=institution_id, first_seen=now, created_at=now)
                 .values_list("pk", flat=True))
 
@@ -483,8 +528,10 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
     changed_devices |= {d for d in stored_fp if d not in ledger.device_ids}
     changed_devices |= {d for d in device_ids if d in ledger.device_ids or d in stored_fp}
     gone = {d for d in stored_fp if d not in ledger.device_ids}
+    answered_cves: set[str] | None = None  # CVEs the evaluator knows for every identity (None: all)
     if mode == INCREMENTAL:
-        evaluator, changed_pairs = _incremental_answers(institution.pk, ledger, changed_devices, previous, report)
+        evaluator, changed_pairs, answered_cves = _incremental_answers(institution.pk, ledger, changed_devices,
+                                                                       previous, report)
     else:
         pairs = _engine_pairs(ledger, list(ledger.identities), None)
         stored = _stored_pairs(institution.pk, None)
@@ -498,12 +545,37 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
                                    .values_list("device_id", flat=True).distinct())
 
     candidates: dict[lifecycle.Key, lifecycle.Candidate] = {}
-    for device_id in changed_devices:
-        if device_id in ledger.device_ids:
-            candidates.update(evaluator.device(device_id))
     existing = _existing_for_devices(institution.pk, changed_devices)
-    keys = {(device_id, cve_id) for name, cve_id in changed_pairs for device_id in ledger.devices_of.get(name, ())
-            if device_id not in changed_devices}
+    with_findings = {device_id for device_id, _cve in existing}
+    fresh: list[tuple[int, list[lifecycle.Candidate]]] = []  # devices without any finding yet: all new
+    for device_id in changed_devices:
+        if device_id in with_findings:
+            candidates.update(evaluator.device(device_id))
+        elif device_id in ledger.device_ids and (group := evaluator.group_of(device_id)):
+            fresh.append((device_id, group))  # the group's candidates are shared, not copied per device
+    # CVEs that no finding of the institution names yet (typically new to the store): every match is a
+    # creation, so it fans out per image like a new device instead of going through the pair-level diff
+    answered = answered_cves if answered_cves is not None else {cve for _name, cve in changed_pairs}
+    unseen = _cves_without_findings(institution.pk, {cve for _name, cve in changed_pairs} & answered)
+    keys: set[lifecycle.Key] = set()
+    spread: dict[int, set[str]] = defaultdict(set)
+    for name, cve_id in changed_pairs:
+        target = spread if cve_id in unseen else None
+        for device_id in ledger.devices_of.get(name, ()):
+            if device_id in changed_devices:
+                continue
+            if target is None:
+                keys.add((device_id, cve_id))
+            else:
+                target[device_id].add(cve_id)
+    shared: dict[tuple[frozenset[str], frozenset[str]], list[lifecycle.Candidate]] = {}
+    for device_id, cve_ids in spread.items():
+        names = ledger.cpes.get(device_id, frozenset())
+        key = (names, frozenset(cve_ids))
+        if key not in shared:
+            shared[key] = [c for cve_id in sorted(cve_ids) if (c := evaluator.template(names, cve_id)) is not None]
+        if shared[key]:
+            fresh.append((device_id, shared[key]))
     evaluator.prepare(keys)
     for key in keys:
         candidate = evaluator.pair(*key)
@@ -514,13 +586,16 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
         orphans = Finding.objects.filter(institution_id=institution.pk, device__isnull=True).exclude(
             status__in=lifecycle.KEPT_WHEN_UNMATCHED).values_list(*_EXISTING)
         existing.update({(-row[0], row[2]): lifecycle.Existing(*row) for row in orphans})
-    report.keys_checked = len(existing.keys() | candidates.keys())
+    fresh_count = sum(len(group) for _device, group in fresh)
+    report.keys_checked = len(existing.keys() | candidates.keys()) + fresh_count
     result = lifecycle.diff(candidates, existing)
-    report.created, report.reopened = len(result.create), len(result.reopen)
+    report.created, report.reopened = len(result.create) + fresh_count, len(result.reopen)
     report.updated, report.rescored, report.closed = len(result.update), len(result.rescored), len(result.close)
-    if result.changed:
-        report.finding_ids = _write(institution, result, gone=gone, now=now, actor=actor)
+    if result.changed or fresh:
+        report.finding_ids = _write(institution, result, fresh, gone=gone, now=now, actor=actor,
+                                    new_ids=notify and _has_contracts(institution.pk, now))
     _save_fingerprints(institution.pk, ledger, changed_devices, stored_fp)
+    _refresh_tallies(institution.pk, result, fresh, everything=mode == REBUILD)
     if notify and report.finding_ids:
         from anzen.vulns import notices
 
@@ -530,7 +605,7 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
     MatchRun.objects.create(institution=institution, at=now, mode=mode, last_import_id=import_id,
                             counts={**report.counts(), "ledger": signature},
                             seconds=report.seconds)
-    if result.changed or report.notices:
+    if result.changed or fresh or report.notices:
         audit.record(audit.Action.UPDATE, object_type_label="vulns.finding", object_id=str(institution.pk),
                      object_repr=institution.name,
                      message=_("脆弱性の照合（%(mode)s）: 新規 %(created)s件・再検出 %(reopened)s件・更新 %(updated)s件"
@@ -539,8 +614,52 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
     return report
 
 
+def _refresh_tallies(institution_id: int, result: lifecycle.Diff, fresh: list[tuple[int, list[lifecycle.Candidate]]],
+                     *, everything: bool) -> None:
+    """The board's counts after this run's writes: devices and CVEs whose existing findings changed are
+    recounted from the findings; new findings elsewhere are added to the tallies (computed once per image
+    for the fan-out), so a first run does not group millions of rows again."""
+    if everything:
+        services_tallies.refresh(institution_id, everything=True)
+        return
+    changed = [(found.device_id, found.cve_id) for found, _c in result.update + result.reopen]
+    changed += [(found.device_id, found.cve_id) for found in result.close]
+    recount_devices = {device_id for device_id, _cve in changed}
+    recount_cves = {cve_id for _device, cve_id in changed}
+    devices: dict[tuple[int, str, bool, str], int] = defaultdict(int)
+    cves: dict[str, list[Any]] = {}
+
+    def count(device_id: int, found: Iterable[lifecycle.Candidate], times: int = 1) -> None:
+        for c in found:
+            if device_id not in recount_devices:
+                devices[(device_id, c.severity, c.kev, c.confidence)] += 1
+            if c.cve_id not in recount_cves:
+                entry = cves.setdefault(c.cve_id, [0, None, False])
+                entry[0] += times
+                entry[1] = c.score if entry[1] is None or (c.score is not None and c.score > entry[1]) else entry[1]
+                entry[2] = entry[2] or c.kev
+
+    for c in result.create:
+        count(c.device_id, (c,))
+    images: dict[int, tuple[list[lifecycle.Candidate], list[int]]] = {}
+    for device_id, group in fresh:
+        images.setdefault(id(group), (group, []))[1].append(device_id)
+    for group, members in images.values():
+        per_device = defaultdict(int)  # (severity, KEV, confidence) → findings, the same for every member
+        for c in group:
+            per_device[(c.severity, c.kev, c.confidence)] += 1
+        for device_id in members:
+            if device_id not in recount_devices:
+                for (sev, kev, confidence), n in per_device.items():
+                    devices[(device_id, sev, kev, confidence)] += n
+        count(-1, group, times=len(members))  # CVEs only (-1 is never recounted nor a device)
+    devices = {key: n for key, n in devices.items() if key[0] > 0}
+    services_tallies.refresh(institution_id, devices=recount_devices, cves=recount_cves)
+    services_tallies.add(institution_id, devices, {k: (v[0], v[1], v[2]) for k, v in cves.items()})
+
+
 def _incremental_answers(institution_id: int, ledger: Ledger, changed_devices: set[int], previous: MatchRun | None,
-                         report: RematchReport) -> tuple[Evaluator, set[tuple[str, str]]]:
+                         report: RematchReport) -> tuple[Evaluator, set[tuple[str, str]], set[str] | None]:
     """The engine's answers an incremental run needs, saved, and the (identity, CVE) pairs that changed.
 
     The identities of changed devices are evaluated against every CVE (one of them may be new); the others
@@ -570,7 +689,7 @@ def _incremental_answers(institution_id: int, ledger: Ledger, changed_devices: s
         cves = {cve for _name, cve in wanted}
         return {key: value for key, value in _stored_pairs(institution_id, cves).items() if key in wanted}
 
-    return Evaluator(ledger, pairs, fallback=stored_outside), changed
+    return Evaluator(ledger, pairs, fallback=stored_outside), changed, changed_cves if others else None
 
 
 def _stored_pairs_for_names(institution_id: int, names: set[str]) -> dict[tuple[str, str], PairValue]:
@@ -611,6 +730,8 @@ def finding_set_status(*, actor: Actor, finding: Finding, status: str, note: str
     FindingEvent.objects.create(finding=finding, at=now, kind=FindingEvent.Kind.STATUS, actor=actor.user,
                                 actor_name=_actor_name(actor), from_status=before, to_status=status,
                                 note=finding.status_note + (f"（{until.isoformat()} まで）" if until else ""))
+    if (before in lifecycle.OPEN) != (status in lifecycle.OPEN):
+        services_tallies.refresh(finding.institution_id, devices=[finding.device_id], cves=[finding.cve_id])
     return finding
 
 
@@ -633,6 +754,9 @@ def expire_acceptances(*, today: dt.date | None = None, now: dt.datetime | None 
         for pk, until, _i in due])
     for institution_id in sorted({inst for _pk, _u, inst in due}):
         count = sum(1 for _pk, _u, inst in due if inst == institution_id)
+        reopened = Finding.objects.filter(pk__in=[pk for pk, _u, inst in due if inst == institution_id])
+        services_tallies.refresh(institution_id, devices=reopened.values_list("device_id", flat=True),
+                                 cves=reopened.values_list("cve_id", flat=True))
         audit.record(audit.Action.UPDATE, object_type_label="vulns.finding", object_id=str(institution_id),
                      message=_("リスク受容の期限切れで再オープン: %(n)s件") % {"n": count})
     return len(due)
