@@ -125,3 +125,35 @@ def test_board_counts_equal_the_open_findings_and_its_queries_do_not_grow(
     vendor = next(row for row in board.by_vendor if row.pk == ledger.world.vendor.pk)
     assert vendor.total == network.total  # one system of the vendor: each finding counted once
     assert board.needs_check == open_findings.filter(confidence__in=["manual", "possible"]).count()
+
+
+def test_a_cve_new_to_the_store_fans_out_per_image_and_agrees_with_a_rebuild(ledger: Ledger, tmp_path: Any) -> None:
+    """An incremental run after a feed brings a CVE no finding names yet: its findings are created per image
+    (the fan-out path, no pair-level diff) and are exactly what a full rebuild finds."""
+    import json
+
+    from anzen.vulns import services_feeds
+    from tests.vulns.watch_support import FIXTURES
+
+    hospital = ledger.world.hospital
+    more_devices(ledger, 5)
+    services_watch.rematch(institution=hospital)
+    record = json.loads((FIXTURES / "nvd20/CVE-2022-42475.json").read_text())
+    cve = record.get("cve", record)
+    cve["id"] = "CVE-2099-42475"  # the same FortiOS configurations under an id the store does not have
+    path = tmp_path / "CVE-2099-42475.json"
+    path.write_text(json.dumps(record))
+    services_feeds.import_paths(paths=[path])
+    report = services_watch.rematch(institution=hospital)
+    assert report.mode == "incremental" and report.cves_changed == 1
+    new = Finding.objects.filter(institution=hospital, cve_id="CVE-2099-42475")
+    before = Finding.objects.filter(institution=hospital, cve_id="CVE-2022-42475")
+    assert report.created == new.count() == before.count() == 7  # fw-main, fw-remote and the 5 new FortiGates
+    assert sorted(new.values_list("device_id", "confidence", "reason")) == sorted(
+        before.values_list("device_id", "confidence", "reason"))
+    assert_tallies_agree(ledger)
+    snapshot = sorted(Finding.objects.filter(institution=hospital).values_list("device_id", "cve_id", "status",
+                                                                                "confidence", "reason", "score"))
+    assert services_watch.rematch(institution=hospital, rebuild=True).changed == 0
+    assert sorted(Finding.objects.filter(institution=hospital).values_list(
+        "device_id", "cve_id", "status", "confidence", "reason", "score")) == snapshot
