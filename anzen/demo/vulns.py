@@ -26,7 +26,41 @@ ANSWER = {
                       "管理画面へのアクセスを保守用端末に限定しました。",
     "text": "更新作業は夜間の保守時間帯に実施します（作業手順書を添付）。",
 }
-PLAN = b"%PDF-1.4\n% demo: firmware update plan (Anzen demo)\n"
+PLAN_LINES = [
+    "ファームウェア更新計画（作業手順書）",
+    "みなとネットワーク保守株式会社（デモ） → さくら台総合病院（デモ） 情報システム課",
+    "",
+    "1. 対象: 通知に記載のネットワーク機器（院内ネットワーク）",
+    "2. 暫定対策: SSL-VPN を無効化し、管理画面へのアクセスを保守用端末に限定済み",
+    "3. 更新: 夜間の保守時間帯に製造元の修正版ファームウェアへ更新する",
+    "4. 確認: 更新後にバージョン・設定・通信（VPN、VLAN 間）を確認し、結果を報告する",
+    "5. 切り戻し: 更新前の設定とファームウェアを保存し、不具合があれば元に戻す",
+    "",
+    "この文書はデモ用の架空のものです。",
+]
+
+
+def plan_pdf() -> bytes:
+    """The vendor's attached plan: a real one-page PDF (a viewer opens it), in Japanese (IPAex Gothic)."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from anzen.reports import fonts
+
+    font = fonts.register()
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=1)  # invariant: same bytes on every run
+    page.setTitle(PLAN_LINES[0])
+    page.setFont(font, 16)
+    page.drawString(56, 780, PLAN_LINES[0])
+    page.setFont(font, 10.5)
+    for index, line in enumerate(PLAN_LINES[1:], 1):
+        page.drawString(56, 780 - 24 - index * 18, line)
+    page.showPage()
+    page.save()
+    return buffer.getvalue()
 
 
 def _excerpt_imported() -> bool:
@@ -92,7 +126,7 @@ def _load(hospital: Organisation) -> dict[str, Any]:
     answers = NoticeResponse.objects.filter(notice=notice, kind=NoticeResponse.Kind.ANSWER)
     if notice is not None and not answers.exists():
         notices.notice_answer(actor=_vendor_member(vendor), notice=notice, **ANSWER,
-                              evidence=SimpleUploadedFile("firmware-update-plan.pdf", PLAN, "application/pdf"))
+                              evidence=SimpleUploadedFile("firmware-update-plan.pdf", plan_pdf(), "application/pdf"))
         answered, created = 1, True
     return {"created": created, "imported": imported, "findings": findings, "notices": notified,
             "contract": contract.title, "answered": answered}
