@@ -106,13 +106,17 @@ def finding_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @requires(Perm.VULN_VIEW)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
-    finding = selectors.finding_detail(actor, pk)
+    return _finding_page(request, actor, selectors.finding_detail(actor, pk), forms.FindingStatusForm())
+
+
+def _finding_page(request: HttpRequest, actor: Actor, finding: Any, form: forms.FindingStatusForm,
+                  status: int = 200) -> HttpResponse:
     return render(request, "vulns/finding_detail.html", {
         "finding": finding, "text": selectors.cve_texts([finding.cve_id]).get(finding.cve_id),
         "events": selectors.finding_events(finding), "notices": selectors.finding_notices(finding),
-        "status_labels": lifecycle.STATUS_LABELS, "form": forms.FindingStatusForm(),
+        "status_labels": lifecycle.STATUS_LABELS, "form": form,
         "can_manage": actor.can(Perm.VULN_MANAGE), "section": "findings",
-    })
+    }, status=status)
 
 
 @require_POST
@@ -121,14 +125,19 @@ def finding_status(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
     finding = selectors.finding_detail(actor, pk)
     form = forms.FindingStatusForm(request.POST)
+    # A refusal shows the page again with what was typed (status, reason, date) and the error beside the form,
+    # instead of a redirect that dropped the input.
     if not form.is_valid():
-        messages.error(request, _("新しい状態を選んでください。"))
-        return redirect("vulns:finding_detail", pk=finding.pk)
+        return _finding_page(request, actor, finding, form, status=400)
     data = form.cleaned_data
     try:
         services_watch.finding_set_status(actor=actor, finding=finding, status=data["status"], note=data["note"],
                                           until=data["until"])
-    except (ValidationError, PermissionDenied) as error:
+    except ValidationError as error:
+        for message in error.messages:
+            form.add_error(None, message)
+        return _finding_page(request, actor, finding, form, status=400)
+    except PermissionDenied as error:
         report(request, error)
     else:
         messages.success(request, _("状態を「%(status)s」にしました。") % {
