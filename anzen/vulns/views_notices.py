@@ -25,6 +25,7 @@ from anzen.accounts.roles import Perm
 from anzen.assets import selectors as asset_selectors
 from anzen.common import audit
 from anzen.common.http import requires
+from anzen.common.permissions import Actor
 from anzen.vulns import contracts, forms, notices, selectors, services_contracts
 from anzen.vulns.models_watch import NoticeResponse
 from anzen.vulns.views import actor_of, report
@@ -64,13 +65,20 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 @requires(Perm.VULN_VIEW)
 def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_of(request)
-    notice = selectors.notice_for_institution(actor, pk)
+    return _institution_page(request, actor, selectors.notice_for_institution(actor, pk))
+
+
+def _institution_page(request: HttpRequest, actor: Actor, notice: Any, *,
+                      review_form: forms.NoticeReviewForm | None = None,
+                      withdraw_form: forms.NoticeWithdrawForm | None = None, status: int = 200) -> HttpResponse:
+    # A refused review or withdrawal comes back here (400) with the bound form, so the comment typed is kept.
     return render(request, "vulns/notice_detail.html", {
         **_notice_context(notice), "vendor_view": False, "section": "notices",
         "can_review": actor.can(Perm.VULN_MANAGE) and notice.status == contracts.ANSWERED,
         "can_withdraw": actor.can(Perm.VULN_MANAGE) and notice.status not in contracts.CLOSED_NOTICE,
-        "review_form": forms.NoticeReviewForm(), "withdraw_form": forms.NoticeWithdrawForm(),
-    })
+        "review_form": review_form or forms.NoticeReviewForm(),
+        "withdraw_form": withdraw_form or forms.NoticeWithdrawForm(),
+    }, status=status)
 
 
 @require_POST
@@ -80,12 +88,14 @@ def notice_review(request: HttpRequest, pk: int) -> HttpResponse:
     notice = selectors.notice_for_institution(actor, pk)
     form = forms.NoticeReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("受理するか差し戻すかを選んでください。"))
-        return redirect("vulns:notice_detail", pk=notice.pk)
+        return _institution_page(request, actor, notice, review_form=form, status=400)
     accept = form.cleaned_data["decision"] == "accept"
     try:
         notices.notice_review(actor=actor, notice=notice, accept=accept, text=form.cleaned_data["text"])
-    except (ValidationError, PermissionDenied) as error:
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _institution_page(request, actor, notice, review_form=form, status=400)
+    except PermissionDenied as error:
         report(request, error)
     else:
         messages.success(request, _("回答を受理しました。") if accept else _("回答を差し戻しました。"))
@@ -99,11 +109,13 @@ def notice_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     notice = selectors.notice_for_institution(actor, pk)
     form = forms.NoticeWithdrawForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("取り下げる理由を記入してください。"))
-        return redirect("vulns:notice_detail", pk=notice.pk)
+        return _institution_page(request, actor, notice, withdraw_form=form, status=400)
     try:
         notices.notice_withdraw(actor=actor, notice=notice, text=form.cleaned_data["text"])
-    except (ValidationError, PermissionDenied) as error:
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _institution_page(request, actor, notice, withdraw_form=form, status=400)
+    except PermissionDenied as error:
         report(request, error)
     else:
         messages.success(request, _("通知を取り下げました。"))
