@@ -128,12 +128,14 @@ def _pages(hospital: Any, findings: Any) -> None:
     top = findings.filter(status="new").order_by("-kev", "-score", "cve_id").values_list("cve_id", flat=True)[:1]
     cve_id = top[0] if top else "CVE-2018-13379"
     device_id = findings.values("device_id").annotate(n=Count("id")).order_by("-n")[0]["device_id"]
+    client.get("/vulns/notices/")  # warm up: URL conf, templates and translations load on the first request
     print(f"\nScreens at this scale ({findings.count():,} findings; staff of the institution, test client)")
     for label, url in (("board", "/vulns/"), ("findings, first page", "/vulns/findings/"),
                        ("findings, page 40", "/vulns/findings/?page=40"),
                        ("findings, 緊急 + KEV", "/vulns/findings/?severity=critical&kev=yes"),
                        ("findings, search 'chrome'", "/vulns/findings/?q=chrome"),
                        (f"CVE page ({cve_id})", f"/vulns/cves/{cve_id}/"),
+                       ("watch list (manual and possible findings)", "/vulns/watch/"),
                        ("device page (most findings)", f"/vulns/devices/{device_id}/"),
                        ("CSV export, 緊急 + KEV", "/vulns/findings/export/csv/?severity=critical&kev=yes"),
                        ("CSV export, all open (capped)", "/vulns/findings/export/csv/")):

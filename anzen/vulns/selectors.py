@@ -279,7 +279,7 @@ def board(actor: Actor, *, day: dt.date | None = None) -> Board | None:
         by_vendor=_grouped(actor, tallies, "systems__vendor_id", "systems__vendor__name"),
         overdue=overdue_notices(actor, day=day), open_notices=institution_notices(actor).exclude(
             status__in=sorted(contracts.CLOSED_NOTICE)).count(),
-        needs_check=_tallies(actor).filter(confidence__in=["manual", "possible"]).aggregate(n=Sum("count"))["n"] or 0,
+        needs_check=needs_check_count(actor),
         no_cpe=scope(actor, Software.objects.all(), Perm.VULN_VIEW).filter(no_cpe=True).count(),
         last_run=last_run(actor.org_id) if actor.org_id else None,
     )
@@ -454,9 +454,15 @@ def watchlist(actor: Actor) -> tuple[list[WatchRow], QuerySet[Finding]]:
     software = list(scope(actor, Software.objects.select_related("device"), Perm.VULN_VIEW)
                     .filter(no_cpe=True).exclude(device__status="disposed").order_by("name", "version", "pk")[:500])
     items = {w.software_id: w for w in WatchItem.objects.filter(software__in=software)}
-    manual = (_open(actor).filter(confidence__in=["manual", "possible"]).select_related("device")
-              .order_by("-kev", "-score", "cve_id", "pk"))
+    manual = (_open(actor).filter(confidence__in=["manual", "possible"], device__isnull=False)
+              .select_related("device").order_by("-kev", "-score", "cve_id", "pk"))
     return [WatchRow(s, items.get(s.pk)) for s in software], manual
+
+
+def needs_check_count(actor: Actor) -> int:
+    """Open manual or possible findings on the ledger's devices, from the tallies (counting millions of
+    findings takes seconds on SQLite; the watch list pages through them with this count)."""
+    return _tallies(actor).filter(confidence__in=["manual", "possible"]).aggregate(n=Sum("count"))["n"] or 0
 
 
 def software_for_watch(actor: Actor, pk: int) -> Software:

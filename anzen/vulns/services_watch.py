@@ -267,7 +267,7 @@ def _existing(rows: Iterable[tuple[Any, ...]]) -> dict[lifecycle.Key, lifecycle.
 
 def _existing_for_devices(institution_id: int, device_ids: Iterable[int]) -> dict[lifecycle.Key, lifecycle.Existing]:
     found: dict[lifecycle.Key, lifecycle.Existing] = {}
-    base = Finding.objects.filter(institution_id=institution_id)
+    base = Finding.objects.filter(institution_id=institution_id).order_by()  # no ORDER BY: keep the device index
     for chunk in _chunks(sorted(device_ids)):
         found.update(_existing(base.filter(device_id__in=chunk).values_list(*_EXISTING)))
     return found
@@ -278,7 +278,7 @@ def _existing_for_keys(institution_id: int, keys: set[lifecycle.Key]) -> dict[li
     for device_id, cve_id in keys:
         by_cve[cve_id].add(device_id)
     found: dict[lifecycle.Key, lifecycle.Existing] = {}
-    base = Finding.objects.filter(institution_id=institution_id, device__isnull=False)
+    base = Finding.objects.filter(institution_id=institution_id, device__isnull=False).order_by()
     for chunk in _chunks(sorted(by_cve)):
         for row in base.filter(cve_id__in=chunk).values_list(*_EXISTING).iterator(chunk_size=10000):
             if (row[1], row[2]) in keys:
@@ -418,7 +418,7 @@ def _insert_created(institution_id: int, create: Iterable[tuple[int, lifecycle.C
                            [value for row in batch for value in row])
     if not new_ids:
         return []
-    return list(Finding.objects.filter(institution_id=institution_id, first_seen=now, created_at=now)
+    return list(Finding.objects.filter(institution_id=institution_id, first_seen=now, created_at=now).order_by()
                 .values_list("pk", flat=True))
 
 
@@ -542,7 +542,7 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
         if mode == REBUILD:
             changed_devices |= ledger.device_ids
             changed_devices |= set(Finding.objects.filter(institution_id=institution.pk, device__isnull=False)
-                                   .values_list("device_id", flat=True).distinct())
+                                   .order_by().values_list("device_id", flat=True).distinct())
 
     candidates: dict[lifecycle.Key, lifecycle.Candidate] = {}
     existing = _existing_for_devices(institution.pk, changed_devices)
@@ -583,7 +583,7 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
             candidates[key] = candidate
     existing.update(_existing_for_keys(institution.pk, keys))
     if mode != INCREMENTAL:  # findings of deleted devices (device set to NULL) close on full runs
-        orphans = Finding.objects.filter(institution_id=institution.pk, device__isnull=True).exclude(
+        orphans = Finding.objects.filter(institution_id=institution.pk, device__isnull=True).order_by().exclude(
             status__in=lifecycle.KEPT_WHEN_UNMATCHED).values_list(*_EXISTING)
         existing.update({(-row[0], row[2]): lifecycle.Existing(*row) for row in orphans})
     fresh_count = sum(len(group) for _device, group in fresh)
@@ -740,7 +740,7 @@ def expire_acceptances(*, today: dt.date | None = None, now: dt.datetime | None 
     """Reopen every risk acceptance whose date has passed (run daily: `anzen vulns daily` or the task)."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    rows = list(Finding.objects.filter(status=lifecycle.RISK_ACCEPTED, accepted_until__lt=today)
+    rows = list(Finding.objects.filter(status=lifecycle.RISK_ACCEPTED, accepted_until__lt=today).order_by()
                 .values_list("pk", "accepted_until", "institution_id"))
     due = [(pk, until, inst) for pk, until, inst in rows if lifecycle.acceptance_expired(lifecycle.RISK_ACCEPTED,
                                                                                        until, today)]

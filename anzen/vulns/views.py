@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +28,18 @@ from anzen.common.permissions import Actor
 from anzen.vulns import exports, forms, lifecycle, selectors, services_contracts, services_watch, severity
 
 PAGE_SIZE = 50
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count (kept in a tally) instead of counting the rows on every page."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -186,7 +199,8 @@ def match(request: HttpRequest) -> HttpResponse:
 def watchlist(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     rows, manual_findings = selectors.watchlist(actor)
-    page = Paginator(manual_findings, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountedPaginator(manual_findings, PAGE_SIZE, count=selectors.needs_check_count(actor)).get_page(
+        request.GET.get("page"))
     manual = list(page)
     return render(request, "vulns/watchlist.html", {
         "rows": rows, "manual": manual, "page": page, "query": "",

@@ -157,3 +157,19 @@ def test_a_cve_new_to_the_store_fans_out_per_image_and_agrees_with_a_rebuild(led
     assert services_watch.rematch(institution=hospital, rebuild=True).changed == 0
     assert sorted(Finding.objects.filter(institution=hospital).values_list(
         "device_id", "cve_id", "status", "confidence", "reason", "score")) == snapshot
+
+
+def test_the_watch_list_pages_with_the_tallied_count(ledger: Ledger, members: dict, client: Client) -> None:
+    for index in range(3):  # FortiOS of an unknown version: "possible" findings
+        device = assets.device_create(actor=ledger.system, institution=ledger.world.hospital,
+                                      hostname=f"fw-unknown-{index}", kind="network")
+        ledger.add(device, "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*")
+    services_watch.rematch(institution=ledger.world.hospital)
+    staff = actor(members["staff"])
+    _rows, manual = selectors.watchlist(staff)
+    assert manual.count() >= 3
+    assert selectors.needs_check_count(staff) == manual.count()
+    login_as(client, members["staff"])
+    response = client.get(reverse("vulns:watchlist"))
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == manual.count()
