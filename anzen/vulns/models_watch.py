@@ -33,24 +33,27 @@ class Confidence(models.TextChoices):
     MANUAL = "manual", _("要手動確認")
 
 
-def _cve_reference(related_name: str) -> models.ForeignKey:
+def _cve_reference(related_name: str, *, db_index: bool = True) -> models.ForeignKey:
     """A reference to the CVE store by its CVE id (``finding.cve_id`` is the id itself). No database
     constraint: the store is public data that imports may rewrite; a finding keeps its CVE id regardless."""
     return models.ForeignKey("vulns.Cve", to_field="cve_id", db_column="cve_id", on_delete=models.DO_NOTHING,
-                             db_constraint=False, related_name=related_name, verbose_name=_("CVE"))
+                             db_constraint=False, related_name=related_name, db_index=db_index, verbose_name=_("CVE"))
 
 
 class Finding(TimeStampedModel):
     """One CVE on one device (or, for manual tracking, on one information system)."""
 
+    # Single-column indexes of the foreign keys left out: every query starts with the institution (the
+    # composite indexes below) and device lookups use the (device, cve) constraint; each index costs
+    # millions of entries on a first run (see docs/architecture.md).
     institution = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="vuln_findings",
-                                    verbose_name=_("医療機関等"))
+                                    verbose_name=_("医療機関等"), db_index=False)
     device = models.ForeignKey(Device, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="vuln_findings", verbose_name=_("機器"))
+                               related_name="vuln_findings", verbose_name=_("機器"), db_index=False)
     device_label = models.CharField(_("機器名"), max_length=200, blank=True)  # kept if the device is deleted
     system = models.ForeignKey(InformationSystem, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="vuln_findings", verbose_name=_("医療情報システム"))
-    cve = _cve_reference("findings")
+                               related_name="vuln_findings", verbose_name=_("医療情報システム"), db_index=False)
+    cve = _cve_reference("findings", db_index=False)
     identity = models.CharField(_("該当したソフトウェア（CPE）"), max_length=400, blank=True)
     confidence = models.CharField(_("確度"), max_length=10, choices=Confidence.choices)
     reason = models.TextField(_("該当の理由"), blank=True)
@@ -76,6 +79,7 @@ class Finding(TimeStampedModel):
             models.Index(fields=["institution", "status", "severity"], name="vulns_finding_board"),
             models.Index(fields=["institution", "cve"], name="vulns_finding_cve"),
             models.Index(fields=["institution", "device"], name="vulns_finding_device"),
+            models.Index(fields=["system"], condition=models.Q(system__isnull=False), name="vulns_finding_system"),
             # findings of deleted devices, closed by full runs (a small partial index, not one per row)
             models.Index(fields=["institution"], condition=models.Q(device__isnull=True), name="vulns_finding_orphan"),
             # the list's default order (KEV, score): its first page reads 50 rows, not millions
