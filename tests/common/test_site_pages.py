@@ -74,6 +74,7 @@ def test_dates_in_the_product_format_per_language() -> None:
     template = Template("{% load anzen %}{{ d|wareki_date }} / {{ t|wareki_date }} / {{ y|fiscal_year_label }}")
     context = Context({"d": dt.date(2025, 4, 1), "t": make_aware(dt.datetime(2026, 11, 22, 2, 57)), "y": 2025})
     with translation.override("ja"):
-        assert template.render(context) == "2025年4月1日（令和7年） / 2026年11月22日（令和8年）02:57 / 令和7年度（2025年度）"
+        assert template.render(context) == ("2025年4月1日（令和7年） / 2026年11月22日（令和8年）02:57"
+                                            " / 令和7年度（2025年度）")
     with translation.override("en"):  # no 和暦 in the English UI
         assert template.render(context) == "2025-04-01 / 2026-11-22 02:57 / FY2025"
