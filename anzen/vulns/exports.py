@@ -71,12 +71,14 @@ def _rows(queryset: QuerySet[Finding]) -> Iterator[list[Any]]:
         yield from flush(chunk)
 
 
-def findings_file(queryset: QuerySet[Finding], fmt: str, *, institution: str, day: dt.date | None = None) -> ExportFile:
+def findings_file(queryset: QuerySet[Finding], fmt: str, *, institution: str, day: dt.date | None = None,
+                  code: str = "") -> ExportFile:
     day = day or timezone.localdate()
     stamp = day.strftime("%Y%m%d")
     header = [name for name, _width in columns()]
     rows = list(_rows(queryset))
-    filename = f"vulnerabilities-{stamp}.{fmt}"
+    # Named like the ledger's files (機器台帳_<code>_<date>): which hospital, which day, in Japanese.
+    filename = f"脆弱性_{code}_{stamp}.{fmt}" if code else f"脆弱性_{stamp}.{fmt}"
     if fmt == "csv":
         return ExportFile(filename, csv_writer.csv_bytes(header, rows), CONTENT_TYPES["csv"], len(rows))
     workbook = xl.new_workbook()

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -107,12 +108,16 @@ def finding_export(request: HttpRequest, fmt: str) -> HttpResponse:
     actor = actor_of(request)
     _form, criteria = _criteria(request, actor)
     institution = actor.organisation.name if actor.organisation else ""
-    result = exports.findings_file(selectors.findings(actor, criteria), fmt, institution=institution)
+    result = exports.findings_file(selectors.findings(actor, criteria), fmt, institution=institution,
+                                   code=actor.organisation.code if actor.organisation else "")
     audit.record(audit.Action.EXPORT, object_type_label="vulns.finding", object_id=str(actor.org_id or ""),
                  object_repr=institution,
                  message=_("検出された脆弱性の出力（%(fmt)s、%(n)s件）") % {"fmt": fmt, "n": result.rows})
     response = HttpResponse(result.content, content_type=result.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    # RFC 6266/5987 for the Japanese file name; like the ledger's downloads, never cached or sniffed.
+    response["Content-Disposition"] = content_disposition_header(True, result.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -1,13 +1,16 @@
-"""The findings workbook opens like the ledger's: header and CVE column frozen, a filter on every column."""
+"""The findings workbook opens like the ledger's: header and CVE column frozen, a filter on every column, and a
+Japanese file name with the institution's code and the day (RFC 5987), never cached."""
 
 from __future__ import annotations
 
 import io
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from anzen.vulns import services_watch
 from anzen.vulns.models_watch import Finding
@@ -33,3 +36,8 @@ def test_findings_xlsx_has_frozen_header_and_filter(ledger: Ledger, members: dic
     assert sheet.freeze_panes == "B4"
     assert sheet.auto_filter.ref == f"A3:O{3 + count}"
     assert sheet.cell(row=3 + count, column=1).value.startswith("CVE-")
+    disposition = response["Content-Disposition"]
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    assert disposition.startswith("attachment;") and "filename*=utf-8''" in disposition
+    assert unquote(disposition.split("''", 1)[1]) == f"脆弱性_{ledger.world.hospital.code}_{stamp}.xlsx"
+    assert response["Cache-Control"] == "private, no-store" and response["X-Content-Type-Options"] == "nosniff"
