@@ -45,7 +45,15 @@ from anzen.common import audit
 from anzen.common.permissions import Actor, require
 from anzen.vulns import engine, lifecycle, services_tallies
 from anzen.vulns.models import Cve, FeedImport
-from anzen.vulns.models_watch import DeviceMatchState, Finding, FindingEvent, MatchedIdentity, MatchRun
+from anzen.vulns.models_watch import (
+    CveTally,
+    DeviceMatchState,
+    DeviceTally,
+    Finding,
+    FindingEvent,
+    MatchedIdentity,
+    MatchRun,
+)
 
 CHUNK = 2000
 FULL, INCREMENTAL, REBUILD = "full", "incremental", "rebuild"
@@ -582,6 +590,8 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
                                     new_ids=notify and _has_contracts(institution.pk, now))
     _save_fingerprints(institution.pk, ledger, changed_devices, stored_fp)
     _refresh_tallies(institution.pk, result, fresh, everything=mode == REBUILD)
+    if report.changed >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        _analyze()
     if notify and report.finding_ids:
         from anzen.vulns import notices
 
@@ -598,6 +608,19 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
                                "・解消 %(closed)s件・通知 %(notices)s件")
                      % {"mode": mode, **report.counts()})
     return report
+
+
+ANALYZE_AFTER = 10_000  # rows written by one run
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after a large write (PostgreSQL; autovacuum would get there later): on a
+    first run's tables the planner otherwise expects a handful of rows and sorts every finding of the
+    institution for the list's first page (0.2 s at 326,000 findings instead of 1 ms). SQLite keeps no
+    statistics unless asked; its queries are written for the rule-based planner (`.order_by()`)."""
+    names = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in (Finding, DeviceTally, CveTally))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {names}")
 
 
 def _refresh_tallies(institution_id: int, result: lifecycle.Diff, fresh: list[tuple[int, list[lifecycle.Candidate]]],

@@ -173,3 +173,14 @@ def test_the_watch_list_pages_with_the_tallied_count(ledger: Ledger, members: di
     response = client.get(reverse("vulns:watchlist"))
     assert response.status_code == 200
     assert response.context["page"].paginator.count == manual.count()
+
+
+def test_a_large_run_refreshes_the_planner_statistics_on_postgresql(ledger: Ledger, monkeypatch: Any) -> None:
+    from django.db import connection
+
+    calls = []
+    real = services_watch._analyze
+    monkeypatch.setattr(services_watch, "ANALYZE_AFTER", 1)  # the fixture ledger is small
+    monkeypatch.setattr(services_watch, "_analyze", lambda: calls.append(real()))
+    services_watch.rematch(institution=ledger.world.hospital)
+    assert len(calls) == (1 if connection.vendor == "postgresql" else 0)
