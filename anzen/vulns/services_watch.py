@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from anzen.accounts.models import Organisation
@@ -504,7 +505,18 @@ def rematch(*, institution: Organisation, actor: Actor | None = None, full: bool
     Incremental by default: devices whose software changed since the last run (and `device_ids`) are
     evaluated afresh, and every identity is checked against the CVEs that feed imports changed since
     then. The first run of an institution, `full` and `rebuild` evaluate every identity against every CVE.
+
+    Reasons are stored text, compared on every run: they are always written in the site's language
+    (LANGUAGE_CODE, Japanese), whoever runs the match, or a run from an English screen or `--lang en`
+    would rewrite every finding.
     """
+    with translation.override(settings.LANGUAGE_CODE):
+        return _rematch(institution=institution, actor=actor, full=full, rebuild=rebuild, device_ids=device_ids,
+                        notify=notify, now=now)
+
+
+def _rematch(*, institution: Organisation, actor: Actor | None, full: bool, rebuild: bool,
+             device_ids: Iterable[int], notify: bool, now: dt.datetime | None) -> RematchReport:
     _check_institution(actor, institution)
     started = time.perf_counter()
     now = now or timezone.now()

@@ -81,6 +81,18 @@ def test_a_second_run_with_nothing_changed_writes_nothing(ledger: Ledger) -> Non
     assert AuditEntry.objects.count() == audit_count
 
 
+def test_a_run_in_english_writes_the_same_japanese_reasons(ledger: Ledger) -> None:
+    """Reasons are stored and compared: an English screen or `--lang en` must not rewrite every finding."""
+    from django.utils import translation
+
+    rematch(ledger)
+    before = state(ledger.world)
+    with translation.override("en"):
+        report = rematch(ledger, rebuild=True)
+    assert report.changed == 0 and state(ledger.world) == before
+    assert "該当" in finding(ledger.world, ledger.fw1, "CVE-2018-13379").reason
+
+
 def test_an_upgrade_closes_the_finding_as_fixed_with_a_reason_and_a_downgrade_reopens_it(ledger: Ledger) -> None:
     rematch(ledger)
     software = Software.objects.get(device=ledger.mq)
