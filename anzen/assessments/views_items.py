@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from anzen.assessments.models import Answer, Assessment, Evidence
 from anzen.assessments.services_evidence import evidence_path
 from anzen.assessments.views import actor_of, detail_url, messages_of, report
 from anzen.common import audit
-from anzen.common.http import requires
+from anzen.common.http import requires, stored_file_download
 from anzen.library.models import RequirementNode
 
 
@@ -174,17 +174,10 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     evidence = selectors.evidence_item(actor_of(request), pk)
     if evidence.kind != Evidence.Kind.FILE or not evidence.sha256:
         raise Http404
-    path = evidence_path(evidence.sha256)
-    if not path.is_file():
-        raise Http404
+    response = stored_file_download(evidence_path(evidence.sha256), evidence.original_name or evidence.sha256)
     audit.record(audit.Action.EXPORT, obj=evidence,
                  message=_("エビデンスのダウンロード: %(name)s (SHA-256 %(sha)s)")
                  % {"name": evidence.original_name, "sha": evidence.sha256})
-    response = FileResponse(path.open("rb"), as_attachment=True, filename=evidence.original_name or evidence.sha256,
-                            content_type="application/octet-stream")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

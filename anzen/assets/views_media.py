@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +16,7 @@ from anzen.assets import forms, selectors, services_media
 from anzen.assets.models import Device, DeviceStatus, PortableMedia
 from anzen.assets.views import PAGE_SIZE, actor_of, form_errors, query_without, report
 from anzen.common import audit
-from anzen.common.http import requires
+from anzen.common.http import requires, stored_file_download
 from anzen.common.permissions import scope
 
 
@@ -174,16 +174,9 @@ def disposal_certificate(request: HttpRequest, pk: int) -> HttpResponse:
     disposal = selectors.disposal_detail(actor_of(request), pk)
     if not disposal.certificate_sha256:
         raise Http404
-    path = services_media.certificate_path(disposal.certificate_sha256)
-    if not path.is_file():
-        raise Http404
+    response = stored_file_download(services_media.certificate_path(disposal.certificate_sha256),
+                                    disposal.certificate_name or disposal.certificate_sha256)
     audit.record(audit.Action.EXPORT, obj=disposal,
                  message=_("廃棄証明書のダウンロード: %(name)s (SHA-256 %(sha)s)")
                  % {"name": disposal.certificate_name, "sha": disposal.certificate_sha256})
-    response = FileResponse(path.open("rb"), as_attachment=True,
-                            filename=disposal.certificate_name or disposal.certificate_sha256,
-                            content_type="application/octet-stream")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 
 from anzen.accounts.roles import Perm
 from anzen.common.permissions import require
@@ -82,3 +83,17 @@ def record_view(request: HttpRequest, obj: Any) -> None:
         return
     audit.record(audit.Action.VIEW, obj=obj)
     request.session[VIEWED] = [*seen[-199:], key]
+
+
+def stored_file_download(path: Path, filename: str) -> HttpResponse:
+    """A stored upload (evidence, certificate, vendor answer) as an attachment only: octet-stream, nosniff,
+    sandboxed, never cached, never rendered inline. 404 when the store has lost the file. The caller
+    records the download in the audit trail (its message names what was downloaded)."""
+    if not path.is_file():
+        raise Http404
+    response = FileResponse(path.open("rb"), as_attachment=True, filename=filename,
+                            content_type="application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +24,7 @@ from anzen.accounts.models import Organisation
 from anzen.accounts.roles import Perm
 from anzen.assets import selectors as asset_selectors
 from anzen.common import audit
-from anzen.common.http import requires
+from anzen.common.http import requires, stored_file_download
 from anzen.common.permissions import Actor
 from anzen.vulns import contracts, forms, notices, selectors, services_contracts
 from anzen.vulns.models_watch import NoticeResponse
@@ -125,18 +125,11 @@ def notice_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def _download(response_row: NoticeResponse) -> HttpResponse:
     if not response_row.evidence_sha256:
         raise Http404
-    path = notices.evidence_path(response_row.evidence_sha256)
-    if not path.is_file():
-        raise Http404
+    result = stored_file_download(notices.evidence_path(response_row.evidence_sha256),
+                                  response_row.evidence_name or response_row.evidence_sha256)
     audit.record(audit.Action.EXPORT, obj=response_row,
                  message=_("通知への回答の添付ファイルをダウンロード: %(name)s (SHA-256 %(sha)s)")
                  % {"name": response_row.evidence_name, "sha": response_row.evidence_sha256})
-    result = FileResponse(path.open("rb"), as_attachment=True,
-                          filename=response_row.evidence_name or response_row.evidence_sha256,
-                          content_type="application/octet-stream")
-    result["X-Content-Type-Options"] = "nosniff"
-    result["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    result["Cache-Control"] = "private, no-store"
     return result
 
 
