@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from anzen.cli.base import CliError, add_json_flag, cli_context, emit
+from anzen.cli.base import CliError, add_json_flag, cli_context, emit, institution_by_code_or_id
 
 
 def register(commands: Any) -> None:
@@ -36,21 +36,7 @@ def register(commands: Any) -> None:
 
 
 def _institution_id(value: str | None) -> int | None:
-    from django.utils.translation import gettext as _
-
-    from anzen.accounts.models import Organisation
-    from anzen.accounts.roles import OrgKind
-
-    if not value:
-        return None
-    institutions = Organisation.objects.filter(kind=OrgKind.INSTITUTION)
-    found = institutions.filter(code=value).first()
-    if found is None and value.isdigit():
-        found = institutions.filter(pk=int(value)).first()
-    if found is None:
-        raise CliError(_("医療機関等「%(value)s」が見つかりません（コードまたは ID を指定してください）")
-                       % {"value": value})
-    return found.pk
+    return institution_by_code_or_id(value).pk if value else None
 
 
 def list_run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from anzen.cli.base import CliError, add_json_flag, cli_context, emit
+from anzen.cli.base import CliError, add_json_flag, cli_context, emit, institution_by_code_or_id
 
 
 def register(commands: Any) -> None:
@@ -28,29 +28,13 @@ def register(commands: Any) -> None:
     export.set_defaults(handler=export_run)
 
 
-def _institution(value: str) -> Any:
-    from django.utils.translation import gettext as _
-
-    from anzen.accounts.models import Organisation
-    from anzen.accounts.roles import OrgKind
-
-    institutions = Organisation.objects.filter(kind=OrgKind.INSTITUTION)
-    found = institutions.filter(code=value).first()
-    if found is None and value.isdigit():
-        found = institutions.filter(pk=int(value)).first()
-    if found is None:
-        raise CliError(_("医療機関等「%(value)s」が見つかりません（コードまたは ID を指定してください）")
-                       % {"value": value})
-    return found
-
-
 def export_run(args: argparse.Namespace) -> int:
     from django.utils.translation import gettext as _
 
     from anzen.assessments import pack
     from anzen.common.permissions import Actor
 
-    institution = _institution(args.institution)
+    institution = institution_by_code_or_id(args.institution)
     if not 2000 <= args.fiscal_year <= 2100:
         raise CliError(_("年度は西暦で指定してください（例: 2025）"))
     out = Path(args.out)

@@ -60,3 +60,20 @@ def progress(iterable: Any, total: int | None, label: str) -> Iterator[Any]:
         yield item
     if show:
         sys.stderr.write("\n")
+
+
+def institution_by_code_or_id(value: str) -> Any:
+    """The institution whose code is `value` (or, for digits, whose id is); otherwise a CliError."""
+    from django.utils.translation import gettext as _
+
+    from anzen.accounts.models import Organisation
+    from anzen.accounts.roles import OrgKind
+
+    institutions = Organisation.objects.filter(kind=OrgKind.INSTITUTION)
+    found = institutions.filter(code=value).first()
+    if found is None and value.isdigit():
+        found = institutions.filter(pk=int(value)).first()
+    if found is None:
+        raise CliError(_("医療機関等「%(value)s」が見つかりません（コードまたは ID を指定してください）")
+                       % {"value": value})
+    return found
