@@ -43,12 +43,14 @@ class RowErrors(ValidationError):
 # --- who acts for which institution ----------------------------------------------------------------
 
 
-def _institution(actor: Actor, institution: Organisation | None) -> Organisation:
+def _institution(actor: Actor, institution: Organisation | None, refusal: str = "") -> Organisation:
+    """The institution whose ledger the actor manages (its own; a system actor names one). `refusal`
+    replaces the message when it is not an institution."""
     require(actor, Perm.ASSET_MANAGE)
     if not actor.is_system:
         institution = actor.organisation
     if institution is None or institution.kind != OrgKind.INSTITUTION:
-        raise PermissionDenied(_("台帳を管理できるのは医療機関等だけです。"))
+        raise PermissionDenied(refusal or _("台帳を管理できるのは医療機関等だけです。"))
     return institution
 
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anzen.accounts.models import Organisation
-from anzen.accounts.roles import OrgKind, Perm
+from anzen.accounts.roles import Perm
 from anzen.assets import fields as field_rules
 from anzen.assets import import_files, importing, selectors, services
 from anzen.assets.import_files import ImportFileError, Table
@@ -70,18 +70,6 @@ class ImportOutcome:
         errors = [{"row": row.row, "errors": row.errors} for row in self.plan.of(importing.ERROR)]
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
                 "errors": errors, "skipped": self.skipped, "dry_run": self.dry_run}
-
-
-# --- who imports into which ledger ----------------------------------------------------------------
-
-
-def _institution(actor: Actor, institution: Organisation | None) -> Organisation:
-    require(actor, Perm.ASSET_MANAGE)
-    if not actor.is_system:
-        institution = actor.organisation
-    if institution is None or institution.kind != OrgKind.INSTITUTION:
-        raise PermissionDenied(_("台帳を管理できるのは医療機関等だけです。"))
-    return institution
 
 
 # --- the uploaded file ----------------------------------------------------------------------------
@@ -149,7 +137,7 @@ def profile_named(actor: Actor, institution: Organisation | None, name: str) -> 
 def profile_save(*, actor: Actor, institution: Organisation | None = None, name: str,
                  settings: dict[str, Any]) -> ImportProfile:
     """Save (or replace) a column layout under a name of the institution's choice."""
-    institution = _institution(actor, institution)
+    institution = services._institution(actor, institution)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError(_("取込設定の名前を100文字以内で入力してください。"))
@@ -217,7 +205,7 @@ def ledger_snapshot(institution: Organisation, results: list[importing.RowResult
 
 def plan(*, actor: Actor, institution: Organisation | None = None, table: Table, mapping: Mapping) -> Plan:
     """What the import would do, row by row (nothing is written)."""
-    institution = _institution(actor, institution)
+    institution = services._institution(actor, institution)
     problems = importing.mapping_problems(mapping)
     if problems:
         raise ImportRejected(problems)
@@ -289,7 +277,7 @@ def _apply_updates(actor: Actor, institution: Organisation, rows: list[importing
 def import_commit(*, actor: Actor, institution: Organisation | None = None, table: Table, mapping: Mapping,
                   skip_errors: bool = False, file_name: str = "", sha256: str = "") -> ImportOutcome:
     """Write the plan: all of it, or nothing. Rows with errors refuse the import unless `skip_errors`."""
-    institution = _institution(actor, institution)
+    institution = services._institution(actor, institution)
     result = plan(actor=actor, institution=institution, table=table, mapping=mapping)
     if not result.ok and not skip_errors:
         raise ImportRejected([_("問題のある行があるため取り込みませんでした（何も変更していません）。"),

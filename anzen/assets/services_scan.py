@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anzen.accounts.models import Organisation
-from anzen.accounts.roles import OrgKind, Perm
+from anzen.accounts.roles import Perm
 from anzen.assets import cpe_help, nmap, normalise, oui, reconcile
 from anzen.assets import services as ledger_services
 from anzen.assets.models import Device, DeviceKind, DeviceStatus, Scan, ScanHost, SoftwareSource
@@ -40,15 +40,6 @@ DEFAULT_MAX_SCAN_BYTES = 200 * 1024 * 1024
 def max_scan_bytes() -> int:
     """Upper limit of a scan file (ANZEN_MAX_SCAN_BYTES; nmap XML of a large -sV scan is big)."""
     return int(getattr(settings, "ANZEN_MAX_SCAN_BYTES", DEFAULT_MAX_SCAN_BYTES))
-
-
-def _institution(actor: Actor, institution: Organisation | None) -> Organisation:
-    require(actor, Perm.ASSET_MANAGE)
-    if not actor.is_system:
-        institution = actor.organisation
-    if institution is None or institution.kind != OrgKind.INSTITUTION:
-        raise PermissionDenied(_("スキャンを取り込めるのは医療機関等だけです。"))
-    return institution
 
 
 def _mac(value: str) -> str:
@@ -119,7 +110,7 @@ def scan_import(*, actor: Actor, stream: IO[bytes], name: str, institution: Orga
     """Import an nmap XML scan for the actor's institution and reconcile it with the ledger."""
     from anzen.assessments.uploads import safe_name
 
-    institution = _institution(actor, institution)
+    institution = ledger_services._institution(actor, institution, _("スキャンを取り込めるのは医療機関等だけです。"))
     run, stored = read_scan(stream)
     scanned = _parse_ranges(run, ranges)
     seen = [observed(host) for host in run.hosts]
