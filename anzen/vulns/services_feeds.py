@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from anzen.common import audit
 from anzen.common.models import AuditEntry
+from anzen.vulns import severity
 from anzen.vulns.feeds import index, merge, readers
 from anzen.vulns.feeds.records import JVN, FeedError, SourceRecord, to_datetime
 from anzen.vulns.models import Cve, CveProduct, CveRevision, FastJSONField, FeedImport, JsonText, JvnAdvisory
@@ -175,10 +176,15 @@ def _create(cve_ids: list[str], states: dict[str, merge.State], feed_import: Fee
     _insert_rows(Cve, [{"cve_id": cve_id, "record": _record_value(states[cve_id]), "changed_by_id": feed_import.pk,
                         "created_at": now, "updated_at": now, **merge.derive(states[cve_id])} for cve_id in cve_ids])
     pks = dict(Cve.objects.filter(cve_id__in=cve_ids).values_list("cve_id", "id"))
-    _insert_rows(CveProduct, [
-        {"cve_id": pks[cve_id], "part": item.part, "vendor": item.vendor, "product": item.product,
-         "origin": item.origin, "has_platform_condition": item.has_platform_condition, "manual_only": item.manual_only,
-         "criteria": item.criteria} for cve_id in cve_ids for item in index.products(states[cve_id])])
+    _insert_rows(CveProduct, [_product_fields(pks[cve_id], item) for cve_id in cve_ids
+                              for item in index.products(states[cve_id])])
+
+
+def _product_fields(pk: int, item: Any) -> dict[str, Any]:
+    """One CveProduct row of a CVE's match index (`index.products`), by attribute name."""
+    return {"cve_id": pk, "part": item.part, "vendor": item.vendor, "product": item.product, "origin": item.origin,
+            "has_platform_condition": item.has_platform_condition, "manual_only": item.manual_only,
+            "criteria": item.criteria}
 
 
 def _converter(field: Any, connection: Any) -> Callable[[Any], Any] | None:
@@ -234,10 +240,7 @@ def _update(cve_ids: list[str], states: dict[str, merge.State], previous: dict[s
         state, pk = states[cve_id], previous[cve_id]["id"]
         Cve.objects.filter(pk=pk).update(record=_record_value(state), changed_by=feed_import, updated_at=now,
                                          **merge.derive(state))
-        for item in index.products(state):
-            products.append(CveProduct(cve_id=pk, part=item.part, vendor=item.vendor, product=item.product,
-                                       origin=item.origin, has_platform_condition=item.has_platform_condition,
-                                       manual_only=item.manual_only, criteria=item.criteria))
+        products.extend(CveProduct(**_product_fields(pk, item)) for item in index.products(state))
     CveProduct.objects.bulk_create(products, batch_size=1000)
 
 
@@ -257,10 +260,9 @@ def _save_advisories(records: list[SourceRecord], feed_import: FeedImport) -> No
 
 
 def _advisory_fields(advisory: dict[str, Any]) -> dict[str, Any]:
-    from anzen.vulns import severity
-
-    v3 = next((entry for entry in severity.entries(advisory["metrics"]) if entry.version.startswith("3")), None)
-    v2 = next((entry for entry in severity.entries(advisory["metrics"]) if entry.version == "2.0"), None)
+    entries = severity.entries(advisory["metrics"])
+    v3 = next((entry for entry in entries if entry.version.startswith("3")), None)
+    v2 = next((entry for entry in entries if entry.version == "2.0"), None)
     digest = merge.prepare(SourceRecord(JVN, advisory["jvndb_id"], "", advisory)).digest
     return {
         "title": advisory["title"][:500], "overview": advisory["overview"], "url": advisory.get("url", "")[:500],
