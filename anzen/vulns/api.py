@@ -233,13 +233,9 @@ def _notice(n: Notice, titles: dict[str, selectors.CveText], devices: int, day: 
 
 
 def _notice_list(queryset: Any, status: str, limit: int, offset: int) -> list[dict[str, Any]]:
-    if status == "open":
-        queryset = queryset.exclude(status__in=sorted(contracts.CLOSED_NOTICE))
-    elif status in contracts.NOTICE_STATUS_LABELS:
-        queryset = queryset.filter(status=status)
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    rows = selectors.notice_rows(list(queryset.select_related("institution", "vendor", "contract")
-                                      .order_by("report_due", "-pk")[offset:offset + limit]), selectors.today())
+    queryset = selectors.notices_by_status(queryset.select_related("institution", "vendor", "contract"), status)
+    rows = selectors.notice_rows(list(queryset[offset:offset + limit]), selectors.today())
     titles = selectors.cve_texts(r.notice.cve_id for r in rows)
     return [_notice(r.notice, titles, r.devices, selectors.today()) for r in rows]
 

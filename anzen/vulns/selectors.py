@@ -369,6 +369,16 @@ def vendor_notices(actor: Actor) -> QuerySet[Notice]:
             .filter(vendor_id=actor.org_id))
 
 
+def notices_by_status(queryset: QuerySet[Notice], status: str) -> QuerySet[Notice]:
+    """The notices shown under a status filter, earliest report due first: "open" (the default) hides the
+    closed ones, a known status keeps only it, anything else shows all (screens and API alike)."""
+    if status == "open":
+        queryset = queryset.exclude(status__in=sorted(contracts.CLOSED_NOTICE))
+    elif status in contracts.NOTICE_STATUS_LABELS:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("report_due", "-pk")
+
+
 def notice_for_institution(actor: Actor, pk: int) -> Notice:
     return get_scoped(actor, Notice.objects.select_related("vendor", "contract", "institution"), Perm.VULN_VIEW,
                       pk=pk)

@@ -45,21 +45,20 @@ def _notice_context(notice: Any) -> dict[str, Any]:
 # --- the institution's notices ------------------------------------------------------------------------
 
 
+def _notice_page(request: HttpRequest, queryset: Any, template: str, **extra: Any) -> HttpResponse:
+    """A page of notices (the institution's list or the vendor's inbox) under the status filter."""
+    status = request.GET.get("status", "open")
+    page = Paginator(selectors.notices_by_status(queryset, status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, template, {
+        "rows": selectors.notice_rows(list(page.object_list), selectors.today()), "page": page,
+        "status": status, "statuses": contracts.NOTICE_STATUS_LABELS, "query": f"status={status}", **extra,
+    })
+
+
 @requires(Perm.VULN_VIEW)
 def notice_list(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
-    status = request.GET.get("status", "open")
-    queryset = selectors.institution_notices(actor)
-    if status == "open":
-        queryset = queryset.exclude(status__in=sorted(contracts.CLOSED_NOTICE))
-    elif status in contracts.NOTICE_STATUS_LABELS:
-        queryset = queryset.filter(status=status)
-    page = Paginator(queryset.order_by("report_due", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "vulns/notice_list.html", {
-        "rows": selectors.notice_rows(list(page.object_list), selectors.today()), "page": page,
-        "status": status, "statuses": contracts.NOTICE_STATUS_LABELS, "query": f"status={status}",
-        "section": "notices", "vendor_view": False,
-    })
+    return _notice_page(request, selectors.institution_notices(actor_of(request)), "vulns/notice_list.html",
+                        section="notices", vendor_view=False)
 
 
 @requires(Perm.VULN_VIEW)
@@ -143,18 +142,7 @@ def evidence(request: HttpRequest, pk: int) -> HttpResponse:
 
 @requires(Perm.NOTICE_ANSWER)
 def inbox(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request)
-    status = request.GET.get("status", "open")
-    queryset = selectors.vendor_notices(actor)
-    if status == "open":
-        queryset = queryset.exclude(status__in=sorted(contracts.CLOSED_NOTICE))
-    elif status in contracts.NOTICE_STATUS_LABELS:
-        queryset = queryset.filter(status=status)
-    page = Paginator(queryset.order_by("report_due", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "vulns/inbox.html", {
-        "rows": selectors.notice_rows(list(page.object_list), selectors.today()), "page": page, "status": status,
-        "statuses": contracts.NOTICE_STATUS_LABELS, "query": f"status={status}", "vendor_view": True,
-    })
+    return _notice_page(request, selectors.vendor_notices(actor_of(request)), "vulns/inbox.html", vendor_view=True)
 
 
 @requires(Perm.NOTICE_ANSWER)
