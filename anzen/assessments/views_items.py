@@ -3,8 +3,11 @@ review thread, evidence upload/link/removal, and evidence downloads (attachment 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,9 +45,13 @@ def _node(assessment: Assessment, node_pk: int) -> RequirementNode:
     return node
 
 
+def _existing_answer(assessment: Assessment, node: RequirementNode) -> Answer | None:
+    return Answer.objects.filter(assessment=assessment, node=node).select_related("node").first()
+
+
 def _answer(request: HttpRequest, assessment: Assessment, node: RequirementNode) -> Answer:
     """The item's answer, created empty when evidence or a comment comes first."""
-    answer = Answer.objects.filter(assessment=assessment, node=node).select_related("node").first()
+    answer = _existing_answer(assessment, node)
     if answer is None:
         answer = services.answer_set(actor=actor_of(request), assessment=assessment, node=node)
     return answer
@@ -109,48 +116,41 @@ def answer_save(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
 # --- evidence --------------------------------------------------------------------------------------
 
 
-@require_POST
-@requires(Perm.ASSESSMENT_ANSWER)
-def evidence_upload(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
+def _evidence_add(request: HttpRequest, pk: int, node_pk: int, form: Form, add: Callable[..., object], *,
+                  invalid: str, done: str, **fields: str) -> HttpResponse:
+    """Shared by file and link evidence: `fields` maps the service's keyword to the form field."""
     actor = actor_of(request)
     assessment = selectors.assessment_detail(actor, pk)
     node = _node(assessment, node_pk)
-    form = forms.EvidenceFileForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, _("ファイルを選んでください。"))
+        messages.error(request, invalid)
         return redirect(item_url(assessment, node.pk, "evidence"))
     try:
         answer = _answer(request, assessment, node)
-        services.evidence_add_file(actor=actor, answer=answer, uploaded_file=form.cleaned_data["file"],
-                                   title=form.cleaned_data["title"],
-                                   effective_date=form.cleaned_data["effective_date"])
+        add(actor=actor, answer=answer, title=form.cleaned_data["title"],
+            effective_date=form.cleaned_data["effective_date"],
+            **{keyword: form.cleaned_data[name] for keyword, name in fields.items()})
     except (ValidationError, PermissionDenied) as error:
         report(request, error)
     else:
-        messages.success(request, _("エビデンスを登録しました。"))
+        messages.success(request, done)
     return redirect(item_url(assessment, node.pk, "evidence"))
+
+
+@require_POST
+@requires(Perm.ASSESSMENT_ANSWER)
+def evidence_upload(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
+    return _evidence_add(request, pk, node_pk, forms.EvidenceFileForm(request.POST, request.FILES),
+                         services.evidence_add_file, invalid=_("ファイルを選んでください。"),
+                         done=_("エビデンスを登録しました。"), uploaded_file="file")
 
 
 @require_POST
 @requires(Perm.ASSESSMENT_ANSWER)
 def evidence_link(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
-    actor = actor_of(request)
-    assessment = selectors.assessment_detail(actor, pk)
-    node = _node(assessment, node_pk)
-    form = forms.EvidenceLinkForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("リンクの URL と名称を入力してください。"))
-        return redirect(item_url(assessment, node.pk, "evidence"))
-    try:
-        answer = _answer(request, assessment, node)
-        services.evidence_add_link(actor=actor, answer=answer, url=form.cleaned_data["url"],
-                                   title=form.cleaned_data["title"],
-                                   effective_date=form.cleaned_data["effective_date"])
-    except (ValidationError, PermissionDenied) as error:
-        report(request, error)
-    else:
-        messages.success(request, _("リンクを登録しました。"))
-    return redirect(item_url(assessment, node.pk, "evidence"))
+    return _evidence_add(request, pk, node_pk, forms.EvidenceLinkForm(request.POST),
+                         services.evidence_add_link, invalid=_("リンクの URL と名称を入力してください。"),
+                         done=_("リンクを登録しました。"), url="url")
 
 
 @require_POST
@@ -194,7 +194,7 @@ def item_review(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("評価結果を選んでください。"))
         return _back(request, assessment, node.pk)
-    answer = Answer.objects.filter(assessment=assessment, node=node).select_related("node").first()
+    answer = _existing_answer(assessment, node)
     if answer is None:
         messages.error(request, _("未回答の項目は確認できません。"))
         return _back(request, assessment, node.pk)
@@ -220,8 +220,8 @@ def item_comment(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
         messages.error(request, _("コメントを入力してください。"))
         return _back(request, assessment, node.pk)
     try:
-        answer = _answer(request, assessment, node) if policy.can_answer(actor, assessment) else (
-            Answer.objects.filter(assessment=assessment, node=node).select_related("node").first())
+        answer = (_answer(request, assessment, node) if policy.can_answer(actor, assessment)
+                  else _existing_answer(assessment, node))
         if answer is None:
             raise ValidationError(_("未回答の項目にはコメントできません。"))
         services.item_comment(actor=actor, answer=answer, text=form.cleaned_data["text"])

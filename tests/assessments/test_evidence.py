@@ -164,3 +164,26 @@ def test_upload_and_link_through_the_item_page(client, parties, checklist) -> No
     file_evidence = Evidence.objects.get(kind="file")
     client.post(reverse("assessments:evidence_delete", args=[file_evidence.pk]))
     assert not Evidence.objects.filter(pk=file_evidence.pk).exists()
+
+
+def test_item_page_evidence_forms_report_missing_input_and_success(client, parties, checklist) -> None:
+    assessment = own_checklist(parties, checklist)
+    login_as(client, parties.memberships["staff"])
+    node = checklist["H-1-1"]
+    upload_url = reverse("assessments:evidence_upload", args=[assessment.pk, node.pk])
+    link_url = reverse("assessments:evidence_link", args=[assessment.pk, node.pk])
+    missing_file = client.post(upload_url, {"title": "任命書"})
+    assert missing_file.url.endswith("#evidence")
+    assert "ファイルを選んでください。" in client.get(missing_file.url).content.decode()
+    missing_url = client.post(link_url, {"title": "組織図"}, follow=True).content.decode()
+    assert "リンクの URL と名称を入力してください。" in missing_url
+    assert not Evidence.objects.filter(answer__assessment=assessment).exists()
+    added_file = client.post(upload_url, {"file": upload("任命書.pdf", PDF), "title": "任命書",
+                                          "effective_date": "2025-04-01"}, follow=True).content.decode()
+    assert "エビデンスを登録しました。" in added_file
+    added_link = client.post(link_url, {"url": "https://intra.example/org", "title": "組織図"},
+                             follow=True).content.decode()
+    assert "リンクを登録しました。" in added_link
+    file_evidence, link = Evidence.objects.get(kind="file"), Evidence.objects.get(kind="link")
+    assert file_evidence.title == "任命書" and str(file_evidence.effective_date) == "2025-04-01"
+    assert link.url == "https://intra.example/org" and link.title == "組織図"
