@@ -183,11 +183,6 @@ def parse_xml(data: bytes) -> list[dict[str, Any]]:
     raise FeedError(_("JVN の XML ではありません（ルート要素 %(name)s）。") % {"name": name})
 
 
-def is_xml(data: bytes) -> bool:
-    head = data[:2000].lstrip()
-    return head.startswith(b"<") and (b"VULDEF-Document" in head or b"jvn.jp" in head or b"jvndb" in head)
-
-
 # --- MyJVN OKA JSON ----------------------------------------------------------------------------------
 
 
