@@ -14,7 +14,7 @@ Labels (data/severity-jvn.yaml, from seed 003 / JVN iPedia): 緊急 9.0–10.0, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -31,7 +31,6 @@ _V3_ORDER = ((NVD, "3.1"), (NVD, "3.0"), (CNA, "3.1"), (CNA, "3.0"), (ADP, "3.1"
              (JVN, "3.1"), (JVN, "3.0"))
 _SOURCE_ORDER = (NVD, CNA, ADP, JVN)
 METRIC_KEYS = {"cvssMetricV40": "4.0", "cvssMetricV31": "3.1", "cvssMetricV30": "3.0", "cvssMetricV2": "2.0"}
-KEY_OF_VERSION = {"4.0": "cvssMetricV40", "3.1": "cvssMetricV31", "3.0": "cvssMetricV30", "2.0": "cvssMetricV2"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def label_en(key: str) -> str:
     return "Not scored"
 
 
-def classify(entry: Mapping[str, Any], metric_key: str = "") -> str:
+def classify(entry: Mapping[str, Any]) -> str:
     """nvd / cna / adp / jvn for one NVD-form metric entry."""
     kind = str(entry.get("type", "")).lower()
     origin = str(entry.get("source", "")).lower()
@@ -127,28 +126,33 @@ def classify(entry: Mapping[str, Any], metric_key: str = "") -> str:
     return CNA
 
 
+def metric_items(metrics: Mapping[str, Any] | None) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(metric key, entry) for every well-formed entry of an NVD-form metrics object; malformed lists and
+    entries are passed over."""
+    for metric_key, items in (metrics or {}).items():
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    yield metric_key, item
+
+
 def entries(metrics: Mapping[str, Any] | None) -> list[Entry]:
     """Every score in an NVD-form metrics object, flattened."""
     found: list[Entry] = []
-    for metric_key, items in (metrics or {}).items():
-        if not isinstance(items, list):
+    for metric_key, item in metric_items(metrics):
+        data = item.get("cvssData") or {}
+        raw = data.get("baseScore")
+        if raw is None:
             continue
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            data = item.get("cvssData") or {}
-            raw = data.get("baseScore")
-            if raw is None:
-                continue
-            try:
-                value = Decimal(str(raw)).quantize(Decimal("0.1"))
-            except InvalidOperation:
-                continue
-            version = str(data.get("version") or METRIC_KEYS.get(metric_key, ""))
-            if version.startswith("2"):
-                version = "2.0"
-            found.append(Entry(classify(item, metric_key), str(item.get("source", "")), version, value,
-                               str(data.get("vectorString", ""))))
+        try:
+            value = Decimal(str(raw)).quantize(Decimal("0.1"))
+        except InvalidOperation:
+            continue
+        version = str(data.get("version") or METRIC_KEYS.get(metric_key, ""))
+        if version.startswith("2"):
+            version = "2.0"
+        found.append(Entry(classify(item), str(item.get("source", "")), version, value,
+                           str(data.get("vectorString", ""))))
     return found
 
 
@@ -180,18 +184,13 @@ def merge(*metric_objects: Mapping[str, Any] | None) -> dict[str, list[dict[str,
     merged: dict[str, list[dict[str, Any]]] = {}
     seen: set[tuple[str, str, str, str]] = set()
     for metrics in metric_objects:
-        for metric_key, items in (metrics or {}).items():
-            if not isinstance(items, list):
+        for metric_key, item in metric_items(metrics):
+            data = item.get("cvssData") or {}
+            kind = classify(item)
+            fingerprint = (kind if kind in (NVD, JVN) else CNA, metric_key, str(data.get("vectorString", "")),
+                           str(data.get("baseScore", "")))
+            if fingerprint in seen:
                 continue
-            for item in items:
-                if not isinstance(item, Mapping):
-                    continue
-                data = item.get("cvssData") or {}
-                kind = classify(item, metric_key)
-                fingerprint = (kind if kind in (NVD, JVN) else CNA, metric_key, str(data.get("vectorString", "")),
-                               str(data.get("baseScore", "")))
-                if fingerprint in seen:
-                    continue
-                seen.add(fingerprint)
-                merged.setdefault(metric_key, []).append(dict(item))
+            seen.add(fingerprint)
+            merged.setdefault(metric_key, []).append(dict(item))
     return merged
