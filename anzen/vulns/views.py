@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from anzen.accounts.roles import Perm
 from anzen.assets import selectors as asset_selectors
+from anzen.assets.views import actor_of, query_without, report  # the ledger's, shared by the screens
 from anzen.common import audit
 from anzen.common.http import requires
 from anzen.common.permissions import Actor
@@ -41,27 +42,6 @@ class CountedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self._known_count
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined]
-
-
-def report(request: HttpRequest, error: Exception) -> None:
-    if isinstance(error, ValidationError):
-        for message in error.messages:
-            messages.error(request, message)
-    elif isinstance(error, PermissionDenied) and error.args and isinstance(error.args[0], str):
-        messages.error(request, error.args[0])
-    else:
-        messages.error(request, _("この操作は許可されていません。"))
-
-
-def query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 @requires(Perm.VULN_VIEW)
@@ -231,6 +211,3 @@ def watch_note(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("「%(name)s」の確認を記録しました。") % {"name": software})
     return redirect("vulns:watchlist")
 
-
-def context_for(actor: Actor) -> dict[str, Any]:
-    return {"can_manage": actor.can(Perm.VULN_MANAGE)}

@@ -23,12 +23,12 @@ from django.views.decorators.http import require_POST
 from anzen.accounts.models import Organisation
 from anzen.accounts.roles import Perm
 from anzen.assets import selectors as asset_selectors
+from anzen.assets.views import actor_of, form_errors, report
 from anzen.common import audit
 from anzen.common.http import requires, stored_file_download
 from anzen.common.permissions import Actor
 from anzen.vulns import contracts, forms, notices, selectors, services_contracts
 from anzen.vulns.models_watch import NoticeResponse
-from anzen.vulns.views import actor_of, report
 
 PAGE_SIZE = 50
 
@@ -169,11 +169,7 @@ def inbox_answer(request: HttpRequest, pk: int) -> HttpResponse:
                                   countermeasure=data["countermeasure"], scheduled_on=data["scheduled_on"],
                                   text=data["text"], evidence=data["evidence"])
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for name, problems in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, problems)
-            else:
-                form.add_error(None, error.messages)
+            form_errors(form, error)
         except PermissionDenied as error:
             report(request, error)
             return redirect("vulns:inbox_notice", pk=notice.pk)
@@ -230,11 +226,7 @@ def _contract_form(request: HttpRequest, contract: Any | None) -> HttpResponse:
             else:
                 saved = services_contracts.contract_update(actor=actor, contract=contract, **values)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for name, problems in error.message_dict.items():
-                    form.add_error(name if name in form.fields else None, problems)
-            else:
-                form.add_error(None, error.messages)
+            form_errors(form, error)
         except PermissionDenied as error:
             report(request, error)
         else:
