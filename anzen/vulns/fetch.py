@@ -60,21 +60,14 @@ class Config:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
 
-def nvd_config(**overrides: object) -> Config:
+def nvd_config() -> Config:
     key = os.environ.get("NVD_API_KEY") or os.environ.get("ANZEN_NVD_API_KEY") or getattr(
         settings, "ANZEN_NVD_API_KEY", "")
-    config = Config(url=getattr(settings, "ANZEN_NVD_API_URL", NVD_URL), api_key=key,
-                    interval=0.6 if key else 6.0)
-    for name, value in overrides.items():
-        setattr(config, name, value)
-    return config
+    return Config(url=getattr(settings, "ANZEN_NVD_API_URL", NVD_URL), api_key=key, interval=0.6 if key else 6.0)
 
 
-def jvn_config(**overrides: object) -> Config:
-    config = Config(url=getattr(settings, "ANZEN_MYJVN_URL", MYJVN_URL), interval=1.0, page_size=JVN_PAGE)
-    for name, value in overrides.items():
-        setattr(config, name, value)
-    return config
+def jvn_config() -> Config:
+    return Config(url=getattr(settings, "ANZEN_MYJVN_URL", MYJVN_URL), interval=1.0, page_size=JVN_PAGE)
 
 
 # --- HTTP --------------------------------------------------------------------------------------------
@@ -176,6 +169,7 @@ def _finish(run: FeedImport) -> None:
 def _run_pages(run: FeedImport, config: Config, params_for: Callable[[list[str], int], dict[str, str]],
                total_key: str, first: int, page_name: str) -> FeedImport:
     cursor = run.cursor
+    cursor["start"] = max(cursor["start"], first)  # a new run's cursor starts at 0; MyJVN counts items from 1
     waited = False
     while cursor["window"] < len(cursor["windows"]):
         window = cursor["windows"][cursor["window"]]
@@ -237,6 +231,4 @@ def fetch_jvn(*, config: Config | None = None, since: dt.datetime | None = None,
                           dateLastUpdatedEndD=str(high.day))
         return values
 
-    if run.cursor.get("start", 0) == 0 and run.cursor.get("pages", 0) == 0:
-        run.cursor["start"] = 1  # MyJVN counts items from 1
     return _run_pages(run, config, params, "totalRes", 1, "myjvn-%(start)s.json")
