@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from anzen.accounts.roles import Perm
 from anzen.assets import exports, forms, selectors, services, services_checklist
-from anzen.common.http import requires
+from anzen.common.http import generated_download, requires
 from anzen.common.permissions import Actor
 
 PAGE_SIZE = 50
@@ -194,13 +194,7 @@ def software_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _download(export: exports.ExportFile) -> HttpResponse:
-    response = HttpResponse(export.content, content_type=export.content_type)
-    from django.utils.http import content_disposition_header
-
-    response["Content-Disposition"] = content_disposition_header(True, export.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return generated_download(export.content, export.filename, export.content_type)
 
 
 def _format(request: HttpRequest) -> str:

@@ -19,7 +19,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_POST
 from anzen.accounts.roles import Perm
 from anzen.assets import cpe_help, scan_report, services_scan
 from anzen.assets.models import ScanHost
-from anzen.common.http import requires
+from anzen.common.http import generated_download, requires
 from anzen.common.permissions import Actor
 
 PAGE_SIZE = 50
@@ -137,11 +136,7 @@ def scan_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     actor = _actor(request)
     scan = scan_report.scan_detail(actor, pk)
     result = scan_report.export_report(actor=actor, scan=scan, fmt=fmt)
-    response = HttpResponse(result.content, content_type=result.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, result.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
+    return generated_download(result.content, result.filename, result.content_type, cache_control="no-store")
 
 
 @require_POST

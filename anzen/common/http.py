@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 
 from anzen.accounts.roles import Perm
 from anzen.common.permissions import require
@@ -96,4 +97,15 @@ def stored_file_download(path: Path, filename: str) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def generated_download(content: bytes, filename: str, content_type: str, *,
+                       cache_control: str = "private, no-store") -> HttpResponse:
+    """A file the server has just written (an export, a report) as an attachment: nosniff, never cached.
+    The caller audits the export."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = cache_control
     return response

@@ -85,6 +85,14 @@ def test_export_views_download_and_audit(client: Client, ledger: Ledger) -> None
     assert response.content[:2] == b"PK"
 
 
+def test_export_download_headers(client: Client, ledger: Ledger) -> None:
+    """Ledger exports go out as attachments, never sniffed, never cached (common/http.generated_download)."""
+    login_as(client, ledger.staff)
+    response = client.get(reverse("assets:ledger_export"), {"format": "xlsx"})
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, no-store"
+
 def test_ledger_export_query_count_is_constant(ledger: Ledger, world: World, django_assert_max_num_queries) -> None:
     services.devices_bulk_create(actor=ledger.actor, source="import", rows=[
         {"hostname": f"x{index}", "systems": [ledger.ehr.pk]} for index in range(60)])

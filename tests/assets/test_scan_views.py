@@ -175,6 +175,12 @@ def test_exports(staff_client: Client, lab_scan: Scan) -> None:
     assert staff_client.get(reverse("assets:scan_export", args=[lab_scan.pk, "pdf"])).status_code == 404
 
 
+def test_export_download_headers(staff_client: Client, lab_scan: Scan) -> None:
+    response = staff_client.get(reverse("assets:scan_export", args=[lab_scan.pk, "csv"]))
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
+
 def test_export_neutralises_formulas(staff_client: Client, staff) -> None:
     xml = (b'<?xml version="1.0"?><nmaprun scanner="nmap" args="nmap 10.0.0.1" start="1700000000"><host>'
            b'<status state="up"/><address addr="10.0.0.1" addrtype="ipv4"/><hostnames>'
