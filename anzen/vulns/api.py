@@ -15,20 +15,13 @@ from ninja import Router, Schema, Status
 
 from anzen.accounts.roles import Perm
 from anzen.api.routing import endpoint
+from anzen.assets.api import ERRORS, _actor, _refused  # the ledger API's error shape, shared
 from anzen.common.permissions import Actor
 from anzen.vulns import contracts, lifecycle, notices, selectors, services_watch, severity
 from anzen.vulns.models_watch import Finding, Notice
 
 router = Router(tags=["vulns"])
 MAX_LIMIT = 500
-
-
-class Error(Schema):
-    detail: list[str]
-    fields: dict[str, list[str]] = {}
-
-
-ERRORS = {400: Error, 403: Error}
 
 
 class FindingOut(Schema):
@@ -155,16 +148,6 @@ class CveOut(Schema):
     jvn_ids: list[str]
     scores: list[ScoreOut]
     findings: list[FindingOut]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined]
-
-
-def _refused(error: ValidationError) -> Status:
-    fields = {name: [str(m) for m in problems] for name, problems in error.message_dict.items()} \
-        if hasattr(error, "error_dict") else {}
-    return Status(400, {"detail": [str(message) for message in error.messages], "fields": fields})
 
 
 def _finding(f: Finding, titles: dict[str, selectors.CveText]) -> dict[str, Any]:
