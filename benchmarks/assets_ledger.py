@@ -8,8 +8,7 @@ database). Generates the data (benchmarks/assets_ledger_data.py: families of hos
 real IEEE prefixes for the MAC addresses), then measures:
 
 - the import of the ledger as seed 003's device list (CSV): through the import service with the built-in
-  `device-list` profile when it is there, else `devices_bulk_create` with the same rows (each device with
-  its software); baseline: plain csv parsing of the same file;
+  `device-list` profile; baseline: plain csv parsing of the same file;
 - the reconciliation of an nmap -sV -O scan answering for --hosts hosts: parsing, the pure reconciliation,
   and the whole `scan_import` (store, parse, reconcile, write Scan + ScanHost rows); baseline: a dict-join
   of the same hosts with the same ledger rows (stdlib ElementTree for the parsing part);
@@ -93,41 +92,25 @@ def _world() -> tuple[Any, Any]:
 
 
 def _import_ledger(actor: Any, hospital: Any, devices: list[Any], data: bytes) -> tuple[float, str]:
-    """Import through the import service (device-list profile) when it exists; else devices_bulk_create."""
-    from django.db import transaction
+    """Import seed 003's device list through the import service with the built-in device-list profile."""
+    from anzen.assets import importing, services_import
+    from anzen.assets.models import Device
 
-    try:
-        from anzen.assets import importing, services_import
-    except ImportError:
-        services_import = None  # type: ignore[assignment]
-    if services_import is not None:
-        try:
-            with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
-                handle.write(data)
-                path = Path(handle.name)
+    with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+        handle.write(data)
+        handle.flush()
 
-            def run() -> Any:
-                table = services_import.read_file(path, "csv")
-                profile = importing.builtin_profiles()["device-list"]
-                mapping = importing.suggest_mapping(table.rows, profile)
-                return services_import.import_commit(actor=actor, institution=hospital, table=table, mapping=mapping,
-                                                     file_name="device-list.csv")
+        def run() -> Any:
+            table = services_import.read_file(Path(handle.name), "csv")
+            mapping = importing.suggest_mapping(table.rows, importing.builtin_profiles()["device-list"])
+            return services_import.import_commit(actor=actor, institution=hospital, table=table, mapping=mapping,
+                                                 file_name="device-list.csv")
 
-            seconds, _outcome = _once(run)
-            from anzen.assets.models import Device
-
-            if Device.objects.filter(institution=hospital).count() == len(devices):
-                return seconds, "import service, profile device-list (CSV)"
-            with transaction.atomic():
-                Device.objects.filter(institution=hospital).delete()
-        except Exception as error:  # the import area's API may differ: fall back, and say so
-            print(f"  (import service not usable here: {type(error).__name__}: {str(error)[:120]})")
-    from anzen.assets import services
-
-    rows = [device.row() for device in devices]
-    seconds, _created = _once(lambda: services.devices_bulk_create(actor=actor, rows=rows, source="import",
-                                                                   institution=hospital))
-    return seconds, "devices_bulk_create (same rows, with software)"
+        seconds, _outcome = _once(run)
+    imported = Device.objects.filter(institution=hospital).count()
+    if imported != len(devices):
+        raise SystemExit(f"the import wrote {imported} devices of {len(devices)}")
+    return seconds, "import service, profile device-list (CSV)"
 
 
 def main(argv: list[str] | None = None) -> int:
