@@ -307,10 +307,7 @@ def _mds(ws: Worksheet, document: ChecklistDocument) -> None:
     for entry in document.rows:
         if isinstance(entry, HeadingRow):
             label = f"{entry.text}({entry.ref})" if entry.ref else entry.text
-            xlsx.put(ws, row, 1, label, style=xlsx.font(bold=True), fill=xlsx.SECTION_FILL)
-            for column in range(2, last_col + 1):
-                xlsx.put(ws, row, column, "", fill=xlsx.SECTION_FILL)
-            xlsx.merge(ws, row, 1, row, last_col)
+            _section_row(ws, row, label, last_col)
             row += 1
             continue
         indent = min(entry.depth, 6)
@@ -331,6 +328,14 @@ def _mds(ws: Worksheet, document: ChecklistDocument) -> None:
         row += 1
     last = _footer(ws, row - 1, document, last_col)
     xlsx.print_setup(ws, last_column=last_col, header_rows=(header, header), last_row=last)
+
+
+def _section_row(ws: Worksheet, row: int, label: str, last_col: int) -> None:
+    """A heading across the whole table: bold, shaded, merged from the first to the last column."""
+    xlsx.put(ws, row, 1, label, style=xlsx.font(bold=True), fill=xlsx.SECTION_FILL)
+    for column in range(2, last_col + 1):
+        xlsx.put(ws, row, column, "", fill=xlsx.SECTION_FILL)
+    xlsx.merge(ws, row, 1, row, last_col)
 
 
 # --- HISPRO-style checksheet -----------------------------------------------------------------------------
@@ -363,10 +368,7 @@ def _checksheet(ws: Worksheet, document: ChecklistDocument) -> None:
     for entry in document.rows:
         if isinstance(entry, HeadingRow):
             label = f"{entry.ref} {entry.text}".strip()
-            xlsx.put(ws, row, 1, label, style=xlsx.font(bold=True), fill=xlsx.SECTION_FILL)
-            for column in range(2, last_col + 1):
-                xlsx.put(ws, row, column, "", fill=xlsx.SECTION_FILL)
-            xlsx.merge(ws, row, 1, row, last_col)
+            _section_row(ws, row, label, last_col)
             row += 1
             continue
         xlsx.put(ws, row, c["category"], entry.category)

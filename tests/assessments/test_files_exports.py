@@ -230,3 +230,20 @@ def test_export_requires_the_permission(world: Any, institution_form: Assessment
     assert result.filename == "2025_医療機関確認用_テスト病院.csv"
     with pytest.raises(ValueError):
         exports.export_assessment(actor=Actor.system(), assessment=institution_form, fmt="docx")
+
+
+@pytest.mark.parametrize("kind", [SubjectKind.SYSTEM, SubjectKind.CHECKSHEET])
+def test_section_headings_span_the_table_shaded_and_bold(world: Any, lib: fs.Forms, kind: str) -> None:
+    if kind == SubjectKind.SYSTEM:
+        assessment = fs.make(world, kind=kind, edition=lib.mds, form=lib.mds_form, respondent=world.vendor,
+                             label="AobaPACS 3.2")
+    else:
+        assessment = fs.make(world, kind=kind, edition=lib.guideline, form=None, evaluator=world.evaluator)
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(exports.document_for(assessment)))).worksheets[0]
+    spans = {rng.min_row: rng for rng in sheet.merged_cells.ranges if rng.min_col == 1 and rng.min_row == rng.max_row}
+    shaded = [row for row in range(1, sheet.max_row + 1)
+              if sheet.cell(row, 1).fill.fgColor.rgb in ("00F3F5F8", "FFF3F5F8")]
+    assert len(shaded) >= 2
+    for row in shaded:
+        assert row in spans and spans[row].max_col >= 5
+        assert sheet.cell(row, 1).font.bold and sheet.cell(row, 1).value
