@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,26 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 
+from anzen.assets.exports import CONTENT_TYPES, ExportFile  # the ledger's file shape and types
+from anzen.assets.exports import FORMATS as FORMATS  # re-exported: the screens check the format here
 from anzen.common.wareki import format_with_era
 from anzen.reports import csv_writer
 from anzen.reports import xlsx as xl
 from anzen.vulns import lifecycle, selectors, severity
 from anzen.vulns.models_watch import Confidence, Finding
 
-FORMATS = ("xlsx", "csv")
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-}
 MAX_ROWS = 100_000
-
-
-@dataclass(frozen=True)
-class ExportFile:
-    filename: str
-    content: bytes
-    content_type: str
-    rows: int
 
 
 def columns() -> list[tuple[str, float]]:

@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,7 +24,7 @@ from anzen.accounts.roles import Perm
 from anzen.assets import selectors as asset_selectors
 from anzen.assets.views import actor_of, query_without, report  # the ledger's, shared by the screens
 from anzen.common import audit
-from anzen.common.http import requires
+from anzen.common.http import generated_download, requires
 from anzen.common.permissions import Actor
 from anzen.vulns import exports, forms, lifecycle, selectors, services_contracts, services_watch, severity
 
@@ -93,12 +92,7 @@ def finding_export(request: HttpRequest, fmt: str) -> HttpResponse:
     audit.record(audit.Action.EXPORT, object_type_label="vulns.finding", object_id=str(actor.org_id or ""),
                  object_repr=institution,
                  message=_("検出された脆弱性の出力（%(fmt)s、%(n)s件）") % {"fmt": fmt, "n": result.rows})
-    response = HttpResponse(result.content, content_type=result.content_type)
-    # RFC 6266/5987 for the Japanese file name; like the ledger's downloads, never cached or sniffed.
-    response["Content-Disposition"] = content_disposition_header(True, result.filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return generated_download(result.content, result.filename, result.content_type)
 
 
 @requires(Perm.VULN_VIEW)
@@ -210,4 +204,3 @@ def watch_note(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("「%(name)s」の確認を記録しました。") % {"name": software})
     return redirect("vulns:watchlist")
-
