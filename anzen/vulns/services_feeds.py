@@ -249,14 +249,16 @@ def _save_advisories(records: list[SourceRecord], feed_import: FeedImport) -> No
     if not advisories:
         return
     existing = {row.jvndb_id: row for row in JvnAdvisory.objects.filter(jvndb_id__in=list(advisories))}
+    created = []
     for jvndb_id, advisory in advisories.items():
         fields = _advisory_fields(advisory)
         row = existing.get(jvndb_id)
         if row is None:
-            JvnAdvisory.objects.create(jvndb_id=jvndb_id, changed_by=feed_import, **fields)
+            created.append(JvnAdvisory(jvndb_id=jvndb_id, changed_by=feed_import, **fields))
         elif row.content_hash != fields["content_hash"] and (
                 not row.last_updated or not fields["last_updated"] or fields["last_updated"] >= row.last_updated):
             JvnAdvisory.objects.filter(pk=row.pk).update(changed_by=feed_import, **fields)
+    JvnAdvisory.objects.bulk_create(created, batch_size=500)  # a JVN feed brings thousands of new advisories
 
 
 def _advisory_fields(advisory: dict[str, Any]) -> dict[str, Any]:

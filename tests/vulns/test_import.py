@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from anzen.common.models import AuditEntry
 from anzen.vulns import services_feeds
@@ -142,6 +144,15 @@ def test_jvn_rdf_data_feed() -> None:
     [result] = load("jvn/jvndb_detail_2023.rdf")
     assert result.fmt == "jvn-xml" and result.new == 2
     assert JvnAdvisory.objects.filter(title__contains="脆弱性").count() == 2
+
+
+def test_new_jvn_advisories_are_inserted_together() -> None:
+    with CaptureQueriesContext(connection) as queries:
+        [result] = load("jvn/getVulnOverviewList_oka.json")
+    inserts = [query["sql"] for query in queries.captured_queries
+               if query["sql"].startswith('INSERT INTO "vulns_jvnadvisory"')]
+    assert JvnAdvisory.objects.count() > 1 and result.new >= 1
+    assert len(inserts) == 1
 
 
 # --- files, archives, directories ------------------------------------------------------------------------
