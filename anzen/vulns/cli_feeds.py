@@ -17,8 +17,6 @@ from typing import Any
 
 from anzen.cli.base import CliError, add_json_flag, cli_context, emit
 
-LABEL_WIDTH = 8
-
 
 def register(commands: Any) -> None:
     """Add the feed subcommands to `anzen vulns`."""
@@ -106,12 +104,9 @@ def fetch_run(args: argparse.Namespace) -> int:
                 runs.append((source, function(since=since, full=args.full, actor_label="cli")))
             except fetch.FetchError as error:
                 failures.append(f"{source}: {error}")
-    from anzen.vulns.models import FeedImport
-
-    rows = []
-    for source, run in runs:
-        run = FeedImport.objects.get(pk=run.pk)
-        rows.append({"source": source, "status": run.status, **run.counts(), "pages": run.cursor.get("pages", 0)})
+    # the runs returned are the saved rows, counts included: no need to read them again
+    rows = [{"source": source, "status": run.status, **run.counts(), "pages": run.cursor.get("pages", 0)}
+            for source, run in runs]
     data = {"runs": rows, "errors": failures}
 
     def human(value: dict[str, Any]) -> str:
