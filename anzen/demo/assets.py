@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from anzen.accounts.models import Organisation
 from anzen.assessments import services as assessment_services
 from anzen.assessments.models import Assessment, Evidence, SubjectKind
-from anzen.assets import exports, services, services_checklist, services_media
+from anzen.assets import services, services_checklist, services_media
 from anzen.assets.models import Device, InformationSystem
 from anzen.common.wareki import fiscal_year_of
 from anzen.demo.assessments import PACS, VENDORS, _as
@@ -364,7 +363,7 @@ def _media_and_disposals(staff: Any) -> None:
 
 def _attach(staff: Any, fiscal_year: int) -> bool:
     """This year's 医療機関確認用: the ledger export replaces the demo year's extract on 2(1), and the
-    remote-maintenance list is the evidence of 2(2), both dated like the ledger screen's 添付 does."""
+    remote-maintenance list is the evidence of 2(2), both attached as the ledger screen's 添付 does."""
     candidates = list(services_checklist.checklist_candidates(staff, fiscal_year=fiscal_year))
     if not candidates:
         return False
@@ -375,17 +374,7 @@ def _attach(staff: Any, fiscal_year: int) -> bool:
                                       answer__node__node_id=services_checklist.LEDGER_NODE).first()
     if extract is not None:
         assessment_services.evidence_remove(actor=staff, evidence=extract)
-    for node_id, export, title in (
-        (services_checklist.LEDGER_NODE, exports.ledger_export(staff, staff.organisation, "xlsx", day=day),
-         f"機器台帳（{day:%Y/%m/%d} 時点）"),
-        (services_checklist.REMOTE_NODE, exports.remote_export(staff, staff.organisation, "xlsx", day=day),
-         f"リモート保守の機器一覧（{day:%Y/%m/%d} 時点）"),
-    ):
-        answer = services_checklist.answer_for(staff, assessment, node_id)
-        upload = SimpleUploadedFile(export.filename, export.content, content_type=export.content_type)
-        assessment_services.evidence_add_file(actor=staff, answer=answer, uploaded_file=upload, title=title,
-                                              effective_date=day)
-        exports.record_export(staff.organisation, export)
+    services_checklist.attach_ledger_to_checklist(actor=staff, assessment=assessment, fmt="xlsx", day=day)
     return True
 
 
