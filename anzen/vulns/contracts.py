@@ -28,7 +28,7 @@ import yaml
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from anzen.vulns import lifecycle
+from anzen.vulns import lifecycle, severity
 
 DEFAULTS_FILE = Path(__file__).with_name("watch_data") / "contract-rules-default.yaml"
 
@@ -183,31 +183,26 @@ def entries_from_metrics(metrics: Mapping[str, Any] | None) -> tuple[ScoreEntry,
     entries whose source names JVN (or that sit under a `jvn` key) are JVN iPedia's.
     """
     found: list[ScoreEntry] = []
-    for key, items in (metrics or {}).items():
-        if not isinstance(items, list):
+    for key, item in severity.metric_items(metrics):
+        data = item.get("cvssData") or {}
+        score = data.get("baseScore", item.get("baseScore"))
+        if score is None:
             continue
-        for item in items:
-            if not isinstance(item, Mapping):
-                continue
-            data = item.get("cvssData") or {}
-            score = data.get("baseScore", item.get("baseScore"))
-            if score is None:
-                continue
-            version = str(data.get("version") or _version_of_key(key))
-            origin = str(item.get("source", "")).lower()
-            kind = str(item.get("type", "")).lower()
-            if "jvn" in origin or "jvn" in key.lower() or kind == "jvn":
-                source = "jvn"
-            elif kind == "primary" or origin == "nvd@nist.gov":
-                source = "nvd"
-            elif kind == "adp" or "cisa" in origin:
-                source = "adp"
-            else:
-                source = "cna"
-            try:
-                found.append(ScoreEntry(source, version, Decimal(str(score)).quantize(Decimal("0.1"))))
-            except ArithmeticError:
-                continue
+        version = str(data.get("version") or _version_of_key(key))
+        origin = str(item.get("source", "")).lower()
+        kind = str(item.get("type", "")).lower()
+        if "jvn" in origin or "jvn" in key.lower() or kind == "jvn":
+            source = "jvn"
+        elif kind == "primary" or origin == "nvd@nist.gov":
+            source = "nvd"
+        elif kind == "adp" or "cisa" in origin:
+            source = "adp"
+        else:
+            source = "cna"
+        try:
+            found.append(ScoreEntry(source, version, Decimal(str(score)).quantize(Decimal("0.1"))))
+        except ArithmeticError:
+            continue
     return tuple(found)
 
 
