@@ -31,6 +31,7 @@ _V3_ORDER = ((NVD, "3.1"), (NVD, "3.0"), (CNA, "3.1"), (CNA, "3.0"), (ADP, "3.1"
              (JVN, "3.1"), (JVN, "3.0"))
 _SOURCE_ORDER = (NVD, CNA, ADP, JVN)
 METRIC_KEYS = {"cvssMetricV40": "4.0", "cvssMetricV31": "3.1", "cvssMetricV30": "3.0", "cvssMetricV2": "2.0"}
+KEY_OF_VERSION = {version: key for key, version in METRIC_KEYS.items()}  # "3.1" → "cvssMetricV31"
 
 
 @dataclass(frozen=True)

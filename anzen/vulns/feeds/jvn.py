@@ -23,6 +23,7 @@ from defusedxml import ElementTree
 from django.utils.translation import gettext as _
 
 from anzen.vulns.feeds.records import JVN, FeedError, SourceRecord, timestamp, valid_id
+from anzen.vulns.severity import KEY_OF_VERSION
 
 JVN_SOURCE = "JVN iPedia"
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
@@ -61,8 +62,7 @@ def _cvss(version: str, score: Any, vector: str, severity: str) -> tuple[str, di
         value = float(score)
     except (TypeError, ValueError):
         return None
-    key = {"2.0": "cvssMetricV2", "3.0": "cvssMetricV30", "3.1": "cvssMetricV31", "4.0": "cvssMetricV40"}.get(
-        version[:3] if version else "", "")
+    key = KEY_OF_VERSION.get(version[:3] if version else "", "")
     if not key:
         return None
     data = {"version": version[:3], "vectorString": vector, "baseScore": value}
