@@ -174,18 +174,20 @@ def _engine_pairs(ledger: Ledger, names: Iterable[str], cve_ids: set[str] | None
     return {key: (*value, *scores.get(key[1], (None, "", False))) for key, value in pairs.items()}
 
 
+PAIR_FIELDS = ("identity", "cve_id", "confidence", "reason", "requires_platform", "score", "severity", "kev")
+
+
+def _as_pairs(batches: Iterable[Iterable[tuple[Any, ...]]]) -> dict[tuple[str, str], PairValue]:
+    """Stored answers (rows of PAIR_FIELDS, in batches) by (identity, CVE)."""
+    return {(name, cve_id): (confidence, reason, tuple(platform or ()), score, severity, kev)
+            for batch in batches for name, cve_id, confidence, reason, platform, score, severity, kev in batch}
+
+
 def _stored_pairs(institution_id: int, cve_ids: set[str] | None) -> dict[tuple[str, str], PairValue]:
     queryset = MatchedIdentity.objects.filter(institution_id=institution_id)
-    fields = ("identity", "cve_id", "confidence", "reason", "requires_platform", "score", "severity", "kev")
-    stored: dict[tuple[str, str], PairValue] = {}
     if cve_ids is None:
-        batches: Iterable[Any] = [queryset.values_list(*fields).iterator(chunk_size=10000)]
-    else:
-        batches = (queryset.filter(cve_id__in=chunk).values_list(*fields) for chunk in _chunks(sorted(cve_ids)))
-    for batch in batches:
-        for name, cve_id, confidence, reason, platform, score, severity, kev in batch:
-            stored[(name, cve_id)] = (confidence, reason, tuple(platform or ()), score, severity, kev)
-    return stored
+        return _as_pairs([queryset.values_list(*PAIR_FIELDS).iterator(chunk_size=10000)])
+    return _as_pairs(queryset.filter(cve_id__in=chunk).values_list(*PAIR_FIELDS) for chunk in _chunks(sorted(cve_ids)))
 
 
 # --- candidates for (device, CVE) pairs ---------------------------------------------------------------
@@ -714,14 +716,9 @@ def _incremental_answers(institution_id: int, ledger: Ledger, changed_devices: s
 
 
 def _stored_pairs_for_names(institution_id: int, names: set[str]) -> dict[tuple[str, str], PairValue]:
-    found: dict[tuple[str, str], PairValue] = {}
     base = MatchedIdentity.objects.filter(institution_id=institution_id)
-    fields = ("identity", "cve_id", "confidence", "reason", "requires_platform", "score", "severity", "kev")
-    for chunk in _chunks(sorted(names), 500):
-        for name, cve_id, confidence, reason, platform, score, severity, kev in base.filter(
-                identity__in=chunk).values_list(*fields).iterator(chunk_size=10000):
-            found[(name, cve_id)] = (confidence, reason, tuple(platform or ()), score, severity, kev)
-    return found
+    return _as_pairs(base.filter(identity__in=chunk).values_list(*PAIR_FIELDS).iterator(chunk_size=10000)
+                     for chunk in _chunks(sorted(names), 500))
 
 
 # --- status changes -----------------------------------------------------------------------------------
