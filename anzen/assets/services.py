@@ -40,6 +40,14 @@ class RowErrors(ValidationError):
         super().__init__(messages)
 
 
+def _assign(obj: Any, cleaned: dict[str, Any]) -> list[str]:
+    """Set the cleaned values that differ on `obj` (not saved); the names of the fields that changed."""
+    changed = [name for name, value in cleaned.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, cleaned[name])
+    return changed
+
+
 # --- who acts for which institution ----------------------------------------------------------------
 
 
@@ -124,9 +132,7 @@ def device_update(*, actor: Actor, device: Device, **fields: Any) -> Device:
         raise ValidationError({"hostname": field_rules.identifier_required()})
     _ensure_unique(device.institution_id, {**merged, "status": cleaned.get("status", device.status)},
                    exclude=device.pk)
-    changed = [name for name, value in cleaned.items() if getattr(device, name) != value]
-    for name in changed:
-        setattr(device, name, cleaned[name])
+    changed = _assign(device, cleaned)
     if changed:
         device.save(update_fields=[*changed, "updated_at"])
     if systems is not None:
@@ -325,10 +331,7 @@ def system_update(*, actor: Actor, system: InformationSystem, **fields: Any) -> 
     _check_own(actor, system.institution_id)
     cleaned = field_rules.clean_system(fields, partial=True)
     _system_values(system.institution, cleaned, system)
-    changed = [name for name, value in cleaned.items() if getattr(system, name) != value]
-    for name in changed:
-        setattr(system, name, cleaned[name])
-    if changed:
+    if _assign(system, cleaned):
         system.save()
     return system
 

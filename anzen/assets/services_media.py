@@ -24,7 +24,7 @@ from anzen.assessments import uploads
 from anzen.assets import normalise
 from anzen.assets.fields import choice, parse_bool
 from anzen.assets.models import Device, DeviceStatus, Disposal, MediaLoan, PortableMedia
-from anzen.assets.services import _check_own, _institution
+from anzen.assets.services import _assign, _check_own, _institution
 from anzen.common.filestore import FileStore
 from anzen.common.permissions import Actor
 
@@ -95,10 +95,7 @@ def media_update(*, actor: Actor, media: PortableMedia, **fields: Any) -> Portab
         raise ValidationError({"status": _("貸出中の状態は持出・返却の記録で変わります。")})
     if "media_id" in cleaned:
         _unique_media_id(media.institution_id, cleaned["media_id"], exclude=media.pk)
-    changed = [name for name, value in cleaned.items() if getattr(media, name) != value]
-    for name in changed:
-        setattr(media, name, cleaned[name])
-    if changed:
+    if _assign(media, cleaned):
         media.save()
     return media
 
