@@ -14,8 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,12 +21,12 @@ from django.views.decorators.http import require_POST
 from anzen.accounts.roles import OrgKind, Perm
 from anzen.assessments import forms, policy, selectors, services, structure
 from anzen.assessments.models import Assessment, Status
+from anzen.assessments.views_answer_once import assessment_page_context
 from anzen.common.http import record_view, requires
 from anzen.common.permissions import Actor, get_scoped, scope
 from anzen.library.models import Edition, RequirementNode
 
 PAGE_SIZE = 50
-EXPORT_LINKS = "assessments/files/_export_links.html"
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -53,14 +51,6 @@ def detail_url(assessment: Assessment | int, anchor: str = "") -> str:
     pk = assessment if isinstance(assessment, int) else assessment.pk
     url = reverse("assessments:detail", args=[pk])
     return f"{url}#{anchor}" if anchor else url
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -140,17 +130,6 @@ def assessment_create(request: HttpRequest) -> HttpResponse:
 # --- the form page ---------------------------------------------------------------------------------
 
 
-def _answer_once_context(actor: Actor, assessment: Assessment, rows: list[Any], request: HttpRequest
-                         ) -> dict[str, Any]:
-    """The answer-once panel and per-item suggestions (views_answer_once), when that module is present."""
-    try:
-        from anzen.assessments.views_answer_once import assessment_page_context
-    except ImportError:
-        return {"suggestions_enabled": False}
-    context = assessment_page_context(actor, assessment, rows, request=request)
-    return {**context, "suggestions_enabled": True}
-
-
 def page_context(request: HttpRequest, assessment: Assessment) -> dict[str, Any]:
     actor = actor_of(request)
     rows = selectors.answer_rows(assessment)
@@ -158,13 +137,13 @@ def page_context(request: HttpRequest, assessment: Assessment) -> dict[str, Any]
     context: dict[str, Any] = {
         "assessment": assessment, "rows": rows, "result": result, "actions": policy.actions(actor, assessment),
         "layout": structure.layout_of(assessment), "events": selectors.events(assessment),
-        "reviewer": selectors.reviewer_name(assessment), "export_links": _template_exists(EXPORT_LINKS),
+        "reviewer": selectors.reviewer_name(assessment),
         "incomplete": sum(1 for row in rows if row.incomplete),
     }
     context.update(workflow_context(assessment))
     if context["actions"]["manage"]:
         context["settings_form"] = _settings_form(actor, assessment)
-    context.update(_answer_once_context(actor, assessment, rows, request))
+    context.update(assessment_page_context(actor, assessment, rows, request=request))  # panel, row suggestions
     return context
 
 

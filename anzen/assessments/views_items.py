@@ -19,6 +19,7 @@ from anzen.assessments import forms, policy, selectors, services, structure
 from anzen.assessments.models import Answer, Assessment, Evidence
 from anzen.assessments.services_evidence import evidence_path
 from anzen.assessments.views import actor_of, detail_url, messages_of, report
+from anzen.assessments.views_answer_once import assessment_page_context
 from anzen.common import audit
 from anzen.common.http import requires, stored_file_download
 from anzen.library.models import RequirementNode
@@ -68,14 +69,8 @@ def item_detail(request: HttpRequest, pk: int, node_pk: int) -> HttpResponse:
                "layout": structure.layout_of(assessment), "reviewer": selectors.reviewer_name(assessment),
                "file_form": forms.EvidenceFileForm(), "link_form": forms.EvidenceLinkForm(),
                "review_form": forms.ReviewForm(), "comment_form": forms.CommentForm(),
-               "max_upload_mb": selectors.max_upload_mb()}
-    try:
-        from anzen.assessments.views_answer_once import assessment_page_context
-    except ImportError:
-        context["suggestions_enabled"] = False
-    else:
-        context.update(assessment_page_context(actor, assessment, [row], request=request))
-        context["suggestions_enabled"] = True
+               "max_upload_mb": selectors.max_upload_mb(),
+               **assessment_page_context(actor, assessment, [row], request=request)}
     return render(request, "assessments/item.html", context)
 
 
