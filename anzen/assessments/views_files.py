@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,7 +24,7 @@ from anzen.accounts.roles import Perm
 from anzen.assessments import excel_io, exports, pack, policy
 from anzen.assessments.models import Assessment
 from anzen.common import audit
-from anzen.common.http import requires
+from anzen.common.http import generated_download, requires
 from anzen.common.permissions import Actor, get_scoped
 from anzen.common.wareki import fiscal_year_label, fiscal_year_of
 
@@ -43,14 +42,6 @@ def _assessment(request: HttpRequest, pk: int, perm: Perm) -> Assessment:
         "institution", "respondent", "edition", "form"), perm, pk=pk)
 
 
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 # --- downloads of one assessment ---------------------------------------------------------------------------
 
 
@@ -60,7 +51,7 @@ def export_file(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         raise Http404
     assessment = _assessment(request, pk, Perm.ASSESSMENT_EXPORT)
     result = exports.export_assessment(actor=_actor(request), assessment=assessment, fmt=fmt)
-    return _download(result.content, result.filename, result.content_type)
+    return generated_download(result.content, result.filename, result.content_type, cache_control="no-store")
 
 
 # --- Excel import ---------------------------------------------------------------------------------------------

@@ -247,3 +247,13 @@ def test_section_headings_span_the_table_shaded_and_bold(world: Any, lib: fs.For
     for row in shaded:
         assert row in spans and spans[row].max_col >= 5
         assert sheet.cell(row, 1).font.bold and sheet.cell(row, 1).value
+
+
+def test_export_download_is_never_sniffed_or_cached(client: Client, world: Any, lib: fs.Forms,
+                                                    make_member: Any) -> None:
+    assessment = fs.make(world, kind=SubjectKind.VENDOR, edition=lib.cyber, form=lib.vendor_form,
+                         respondent=world.vendor)
+    login_as(client, make_member("dl-headers", world.vendor, Role.VENDOR))
+    response = client.get(reverse("assessments:export", args=[assessment.pk, "csv"]))
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Cache-Control"] == "no-store"
