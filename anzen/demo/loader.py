@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from anzen.accounts import services
 from anzen.accounts.models import Organisation, User
@@ -55,6 +57,13 @@ def _organisation(spec: dict[str, Any]) -> tuple[Organisation, bool]:
 
 @transaction.atomic
 def load_demo() -> dict[str, Any]:
+    """The demo is Japanese data whatever language the command runs in (`anzen setup --demo --lang en`):
+    titles of attached files and other texts the services write are stored as the site's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _load_demo()
+
+
+def _load_demo() -> dict[str, Any]:
     hospital, created = _organisation(INSTITUTION)
     for spec in PARTNERS:
         partner, made = _organisation(spec)
