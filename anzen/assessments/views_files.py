@@ -238,6 +238,7 @@ def pack_download(request: HttpRequest, job: str, kind: str) -> HttpResponse:
                      message=f"立入検査用一式のダウンロード {found.fiscal_year}年度: {path.name}")
     content_type = {"pdf": exports.PDF_TYPE, "zip": "application/zip", "csv": exports.CSV_TYPE}[kind]
     response = FileResponse(path.open("rb"), as_attachment=True, filename=path.name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"  # like every other download: never sniffed or rendered
     response["Cache-Control"] = "no-store"
     return response
 

@@ -177,7 +177,7 @@ def test_the_pack_screens_run_the_job_and_serve_the_files(client: Client, world:
     downloads = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).count()
     response = client.get(reverse("assessments:pack_download", args=[job_id, "zip"]))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert "attachment" in response["Content-Disposition"]
+    assert "attachment" in response["Content-Disposition"] and response["X-Content-Type-Options"] == "nosniff"
     assert zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).testzip() is None
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT).count() == downloads + 1
     assert client.get(reverse("assessments:pack_download", args=[job_id, "exe"])).status_code == 404
